@@ -1,0 +1,1 @@
+"""newsbot's front ends: the ``newsbot`` command line and the Discord bot."""

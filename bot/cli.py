@@ -1,0 +1,133 @@
+"""The ``newsbot`` command line. Errors from the core become one sentence here, in ``main``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.progress import ProgressBar
+from bot.render_text import render_answer, render_report
+from bot.settings import Settings, load_settings
+from index import snapshot as snapshots
+from index.answer import Answerer
+from index.errors import NewsbotError
+from index.evaluate import METRICS, answer_each, evaluate_folder, read_questions, result_record, write_jsonl
+from index.models import Answer
+from index.reindex import ReindexReport, reindex
+from index.search import Searcher
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except NewsbotError as exc:
+        print(f"newsbot: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("newsbot: interrupted.", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, metavar="FILE", help="settings file (default: $NEWSBOT_CONFIG, ./newsbot.toml, or built-in defaults)")
+    common.add_argument("--index", type=Path, metavar="DIR", help="index folder (default: [index] path of the config)")
+
+    parser = argparse.ArgumentParser(
+        prog="newsbot",
+        description="Answer questions about the news from an index of articles, with sources.",
+    )
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+
+    p = commands.add_parser("reindex", parents=[common], help="rebuild the index from the configured sources",
+                            description="Rebuild the index from the sources in the config (the bundled sample news when none is configured).")
+    p.set_defaults(handler=cmd_reindex)
+
+    p = commands.add_parser("ask", parents=[common], help="answer a question from the indexed news",
+                            description="Answer a question with the sentence that answers it and its sources.")
+    p.add_argument("question", nargs="?", help='the question, e.g. "How many GPUs will Meta have?"')
+    p.add_argument("--json", action="store_true", help="print the answer as JSON")
+    p.add_argument("--questions", type=Path, metavar="FILE.jsonl", help='answer every {"id", "question"} line of a file; one output line each')
+    p.set_defaults(handler=cmd_ask)
+
+    p = commands.add_parser("eval", parents=[common], help="measure retrieval and answer quality on a question set",
+                            description="Index DIR/articles.jsonl in a temporary index, answer DIR/questions.jsonl and print the metrics of ../shared/eval/score.py.")
+    p.add_argument("folder", type=Path, metavar="DIR", help="folder with articles.jsonl and questions.jsonl")
+    p.add_argument("--details", type=Path, metavar="FILE", help="write each question's answer and passages as JSONL (score.py reads it)")
+    p.set_defaults(handler=cmd_eval)
+    return parser
+
+
+def cmd_reindex(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config, args.index)
+    report = _reindex(settings)
+    print(render_report(report))
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    if args.question is None and args.questions is None:
+        raise NewsbotError('Give a question, e.g. newsbot ask "How many GPUs will Meta have?", or --questions FILE.jsonl.')
+    settings = load_settings(args.config, args.index)
+    if args.index is None and not snapshots.exists(settings.index.path):
+        print("No index yet: building one from the configured sources first.", file=sys.stderr)
+        _reindex(settings)
+    answerer = Answerer(Searcher(snapshots.load(settings.index.path)), settings.answer)
+    if args.questions is not None:
+        for question, outcome in answer_each(answerer, read_questions(args.questions)):
+            if args.json:
+                print(json.dumps(result_record(question, outcome), ensure_ascii=False), flush=True)
+            else:
+                print(f"[{question.id}] {question.question}\n{_outcome_text(outcome)}\n", flush=True)
+        return 0
+    answer = answerer.answer(args.question)
+    if args.json:
+        print(json.dumps(answer.to_record(), ensure_ascii=False, indent=2))
+    else:
+        print(render_answer(answer, color=sys.stdout.isatty()))
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config)
+    metrics, records = evaluate_folder(
+        args.folder,
+        chunking=settings.chunking,
+        bm25=settings.bm25,
+        answer=settings.answer,
+        progress=ProgressBar("Indexing"),
+    )
+    if args.details is not None:
+        write_jsonl(args.details, records, lambda r: json.dumps(r, ensure_ascii=False))
+    print(f"{'metric':<18}value")
+    for name in METRICS:
+        print(f"{name:<18}{metrics[name]:.3f}")
+    print(f"{'questions':<18}{len(records)}")
+    return 0
+
+
+def _reindex(settings: Settings) -> ReindexReport:
+    return reindex(
+        settings.source_paths(),
+        settings.index.path,
+        chunking=settings.chunking,
+        bm25=settings.bm25,
+        progress=ProgressBar("Indexing"),
+    )
+
+
+def _outcome_text(outcome: Answer | NewsbotError) -> str:
+    if isinstance(outcome, NewsbotError):
+        return f"newsbot: {outcome}"
+    return render_answer(outcome, color=sys.stdout.isatty())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""Rendering answers and reports for the terminal."""
+
+from __future__ import annotations
+
+from index.dates import format_date
+from index.models import Answer, Hit
+from index.reindex import ReindexReport
+
+BOLD, RESET = "\033[1m", "\033[0m"
+
+
+def render_answer(answer: Answer, *, color: bool, sources: int = 3) -> str:
+    if answer.sentence is None:
+        return not_found_text(answer)
+    s = answer.sentence
+    if color:
+        marked = f"{s.text[: s.start]}{BOLD}{s.highlight}{RESET}{s.text[s.end :]}"
+    else:
+        marked = f"{s.text[: s.start]}**{s.highlight}**{s.text[s.end :]}"
+    lines = [marked, "", "Sources:"]
+    cited = [s.hit] + [h for h in answer.passages if h.article.id != s.hit.article.id]
+    for number, hit in enumerate(_distinct_articles(cited)[:sources], start=1):
+        lines.append(f"  {number}. {citation(hit)}")
+        if hit.article.url:
+            lines.append(f"     {hit.article.url}")
+    return "\n".join(lines)
+
+
+def not_found_text(answer: Answer) -> str:
+    when = answer.indexed_at.strftime("%Y-%m-%d %H:%M UTC") if answer.indexed_at else "never"
+    return (
+        f"The indexed news does not cover this question ({answer.articles:,} articles, "
+        f"last reindexed {when})."
+    )
+
+
+def citation(hit: Hit) -> str:
+    article = hit.article
+    parts = [article.title or "(untitled)"]
+    if article.source:
+        parts.append(article.source)
+    parts.append(format_date(article.published))
+    return " — ".join(parts)
+
+
+def render_report(report: ReindexReport) -> str:
+    lines = [
+        f"Indexed {report.articles:,} articles as {report.passages:,} passages in {report.seconds:.2f} s "
+        f"({report.added:,} added, {report.removed:,} removed, {report.duplicates:,} duplicates skipped).",
+        f"Index: {report.index_path}",
+    ]
+    if report.problems:
+        lines.append(f"Skipped {len(report.problems)} source(s):")
+        lines.extend(f"  {p.origin}: {p.reason}" for p in report.problems)
+    return "\n".join(lines)
+
+
+def _distinct_articles(hits: list[Hit]) -> list[Hit]:
+    seen: set[str] = set()
+    out = []
+    for hit in hits:
+        if hit.article.id not in seen:
+            seen.add(hit.article.id)
+            out.append(hit)
+    return out

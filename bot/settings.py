@@ -1,0 +1,134 @@
+"""Settings: one TOML file, validated by pydantic, loaded once at the entry point and passed down."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from index.answer import AnswerConfig
+from index.bm25 import BM25Params
+from index.chunking import ChunkingConfig
+from index.errors import NewsbotError
+
+CONFIG_ENV = "NEWSBOT_CONFIG"
+LOCAL_CONFIG = Path("newsbot.toml")
+
+
+class ConfigError(NewsbotError):
+    """The config file is missing, is not TOML, or holds a bad setting."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SourceSettings(_Section):
+    """One ``[[sources]]`` entry: exactly one of a local path, a feed URL or an article URL."""
+
+    path: Path | None = None
+    feed: str | None = None
+    url: str | None = None
+    name: str | None = Field(default=None, description="outlet name to show when the source has none")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Self:
+        given = [k for k in ("path", "feed", "url") if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError("each [[sources]] entry needs exactly one of path, feed or url")
+        return self
+
+
+class IndexSettings(_Section):
+    path: Path = Field(default_factory=lambda: default_data_dir() / "index")
+
+
+class DiscordSettings(_Section):
+    token_env: str = Field(default="DISCORD_TOKEN", description="environment variable holding the token")
+    guild_ids: list[int] = Field(default_factory=list, description="sync commands to these guilds only")
+    admin_role_ids: list[int] = Field(default_factory=list, description="roles allowed to /reindex")
+    answer_channels: list[int] = Field(default_factory=list, description="channels where every message is a question")
+    cooldown_seconds: float = Field(default=10.0, ge=0, description="per-user pause between questions")
+
+
+class Settings(_Section):
+    index: IndexSettings = Field(default_factory=IndexSettings)
+    sources: list[SourceSettings] = Field(default_factory=list)
+    chunking: ChunkingConfig = Field(default_factory=ChunkingConfig)
+    bm25: BM25Params = Field(default_factory=BM25Params)
+    answer: AnswerConfig = Field(default_factory=AnswerConfig)
+    discord: DiscordSettings = Field(default_factory=DiscordSettings)
+
+    def source_paths(self) -> list[Path]:
+        """Local sources to index; the bundled sample news when none is configured."""
+        if not self.sources:
+            return [sample_news_dir()]
+        return [s.path for s in self.sources if s.path is not None]
+
+
+def load_settings(config: Path | None = None, index: Path | None = None) -> Settings:
+    """Read settings from ``config``, else $NEWSBOT_CONFIG, else ./newsbot.toml, else defaults."""
+    path = config or (Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None)
+    if path is None and LOCAL_CONFIG.is_file():
+        path = LOCAL_CONFIG
+    data = _read_toml(path) if path else {}
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, path)) from None
+    base = path.parent if path else Path.cwd()
+    settings.index.path = _resolve(settings.index.path, base)
+    for source in settings.sources:
+        if source.path is not None:
+            source.path = _resolve(source.path, base)
+    if index is not None:
+        settings.index.path = index.expanduser().resolve()
+    return settings
+
+
+def default_data_dir() -> Path:
+    root = os.environ.get("NEWSBOT_HOME")
+    if root:
+        return Path(root).expanduser()
+    xdg = os.environ.get("XDG_DATA_HOME")
+    return (Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share") / "newsbot"
+
+
+def sample_news_dir() -> Path:
+    return Path(str(resources.files("bot") / "sample_news"))
+
+
+def _read_toml(path: Path) -> dict[str, object]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"The config file {path} does not exist; check the path or copy config.example.toml to start one."
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"The config file {path} cannot be read ({exc}).") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"The config file {path} is not valid TOML: {exc}.") from None
+
+
+def _describe(exc: ValidationError, path: Path | None) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = "is not a known setting (see config.example.toml for the settings there are)"
+    elif "input" in error and not isinstance(error["input"], dict | list):
+        message = f"{message} (got {error['input']!r})"
+    origin = f"in {path}" if path else "in the defaults"
+    return f"Bad setting {where} {origin}: {message}."
+
+
+def _resolve(path: Path, base: Path) -> Path:
+    path = path.expanduser()
+    return (path if path.is_absolute() else base / path).resolve()

@@ -1,0 +1,4 @@
+"""newsbot's core: sources, cleaning, chunking, analysis, BM25, search and answers.
+
+Nothing here knows about Discord; the front ends in ``bot/`` call into it.
+"""

@@ -1,0 +1,87 @@
+"""Composing an answer: decide whether the news covers the question, pick the sentence, mark the span."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from index.models import Answer, AnswerSentence, Hit
+from index.question import clean_question
+from index.search import Searcher
+from index.sentences import split_sentences
+from index.spans import QuestionType, find_span, question_type
+
+
+class AnswerConfig(BaseModel):
+    """How answers are composed (defaults measured on ../shared/eval, see docs/quality.md)."""
+
+    passages: int = Field(default=10, ge=1, le=50, description="passages returned with an answer")
+    sentence_from: int = Field(default=3, ge=1, le=20, description="top passages searched for the answer sentence")
+    min_coverage: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="share of the question's term weight the best passage must contain, else not found",
+    )
+    max_question_chars: int = Field(default=500, ge=20, le=4000)
+
+
+class Answerer:
+    """Answers questions from one snapshot; stateless apart from it, so safe across threads."""
+
+    def __init__(self, searcher: Searcher, config: AnswerConfig | None = None) -> None:
+        self.searcher = searcher
+        self.config = config or AnswerConfig()
+        snapshot = searcher.snapshot
+        n_docs = snapshot.postings.n_docs
+        doc_freq = np.diff(snapshot.postings.offsets)
+        # A positive IDF whatever the BM25 variant: it only weighs question words against each other.
+        self._idf = np.log((n_docs + 1) / np.maximum(doc_freq, 1))
+        self._unknown_idf = math.log(n_docs + 1) + 1.0
+
+    def answer(self, question: str) -> Answer:
+        question = clean_question(question, self.config.max_question_chars)
+        snapshot = self.searcher.snapshot
+        hits = self.searcher.search(question, self.config.passages)
+        weights = self._weights(self.searcher.query_terms(question))
+        found = bool(hits) and self._coverage(hits[0], weights) >= self.config.min_coverage
+        return Answer(
+            question=question,
+            sentence=self._best_sentence(question, hits, weights) if found else None,
+            passages=hits,
+            indexed_at=snapshot.manifest.created_at,
+            articles=snapshot.manifest.counts.articles,
+        )
+
+    def _weights(self, terms: list[str]) -> dict[str, float]:
+        vocab = self.searcher.snapshot.vocab
+        return {t: float(self._idf[vocab[t]]) if t in vocab else self._unknown_idf for t in terms}
+
+    def _coverage(self, hit: Hit, weights: dict[str, float]) -> float:
+        present = set(self.searcher.snapshot.analyzer.terms(f"{hit.article.title}\n{hit.text}"))
+        total = sum(weights.values())
+        return sum(w for t, w in weights.items() if t in present) / total if total else 0.0
+
+    def _best_sentence(self, question: str, hits: list[Hit], weights: dict[str, float]) -> AnswerSentence | None:
+        analyzer = self.searcher.snapshot.analyzer
+        kind = question_type(question)
+        total = sum(weights.values()) or 1.0
+        best: tuple[float, AnswerSentence] | None = None
+        for rank, hit in enumerate(hits[: self.config.sentence_from]):
+            for index, sentence in enumerate(split_sentences(hit.text)):
+                terms = set(analyzer.terms(sentence))
+                overlap = sum(w for t, w in weights.items() if t in terms) / total
+                if overlap == 0:
+                    continue
+                span = find_span(sentence, question, kind, analyzer)
+                score = overlap - 0.08 * rank - 0.005 * index
+                if span is not None and kind is not QuestionType.THING:
+                    score += 0.35
+                elif span is not None:
+                    score += 0.1
+                if best is None or score > best[0]:
+                    start, end = span if span else (0, len(sentence))
+                    best = (score, AnswerSentence(text=sentence, start=start, end=end, hit=hit))
+        return best[1] if best else None

@@ -1,0 +1,55 @@
+"""Chunking: articles become overlapping windows of whole sentences, sized in words."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field, model_validator
+
+from index.sentences import split_sentences
+
+
+class ChunkingConfig(BaseModel):
+    """Passage size and overlap, in words. Defaults measured on ../shared/eval (docs/quality.md)."""
+
+    words: int = Field(default=100, ge=20, le=2000, description="target words per passage")
+    overlap: int = Field(default=30, ge=0, description="words repeated from the previous passage")
+
+    @model_validator(mode="after")
+    def _overlap_smaller_than_passage(self) -> ChunkingConfig:
+        if self.overlap >= self.words:
+            raise ValueError("overlap must be smaller than words")
+        return self
+
+
+def chunk_text(text: str, config: ChunkingConfig) -> list[str]:
+    """Cut text into passages of about ``config.words`` words, never splitting a sentence
+    unless the sentence alone is longer than a passage."""
+    sentences = [piece for s in split_sentences(text) for piece in _split_long(s, config.words)]
+    counts = [len(s.split()) for s in sentences]
+    passages: list[str] = []
+    start = 0
+    while start < len(sentences):
+        end, total = start, 0
+        while end < len(sentences) and (end == start or total + counts[end] <= config.words):
+            total += counts[end]
+            end += 1
+        passages.append(" ".join(sentences[start:end]))
+        if end >= len(sentences):
+            break
+        start = _overlap_start(counts, start, end, config.overlap)
+    return passages
+
+
+def _overlap_start(counts: list[int], start: int, end: int, overlap: int) -> int:
+    """First sentence of the next window: step back from ``end`` while the repeated words fit."""
+    nxt, repeated = end, 0
+    while nxt - 1 > start and repeated + counts[nxt - 1] <= overlap:
+        nxt -= 1
+        repeated += counts[nxt]
+    return nxt
+
+
+def _split_long(sentence: str, limit: int) -> list[str]:
+    words = sentence.split()
+    if len(words) <= limit:
+        return [sentence]
+    return [" ".join(words[i : i + limit]) for i in range(0, len(words), limit)]

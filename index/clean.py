@@ -1,0 +1,80 @@
+"""Text cleaning shared by every loader: Unicode normalised, whitespace collapsed, furniture dropped."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Lines that are page furniture rather than reporting. Matched against a whole short paragraph,
+# never inside a sentence, so an article quoting "read more" keeps its text.
+_FURNITURE = re.compile(
+    r"""^(?:
+        next\ story\ loading(?:\ loading)?\.*
+      | advertisement | ad\ feedback | skip\ advertisement | story\ continues\ below.*
+      | (?:read|see)\ more(?:\ (?:here|stories|news))?\.*
+      | (?:share|tweet|email|print)(?:\ this(?:\ (?:article|story))?)?
+      | (?:sign\ up|subscribe)\b.{0,80}(?:newsletter|inbox|here)\.?
+      | follow\ us\ on\b.*
+      | click\ here\b.*
+      | related:?\ .{0,80}
+      | (?:copyright\ )?©.*
+      | all\ rights\ reserved\.?
+      | (?:\d+\.\ )?how\ relevant\ is\ this\ ad\ to\ you\?
+      | video\ player\ was\ slow\ to\ load\ content\b.*
+      | this\ story\ is\ part\ of\b.{0,80}newsletter.*
+    )$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_MAX_FURNITURE_CHARS = 240
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
+_SPACES = re.compile(r"[^\S\n]+")
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n+")
+
+
+def normalize(text: str) -> str:
+    """NFKC-normalise and drop invisible characters (zero-width spaces, soft hyphens, BOMs)."""
+    return unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
+
+
+def is_furniture(paragraph: str) -> bool:
+    return len(paragraph) <= _MAX_FURNITURE_CHARS and bool(_FURNITURE.match(paragraph))
+
+
+def clean_text(text: str) -> str:
+    """Return the article body as paragraphs separated by one blank line, furniture removed.
+
+    Single line breaks inside a paragraph become spaces: scraped text wraps lines anywhere.
+    """
+    text = normalize(text).replace("\r\n", "\n").replace("\r", "\n")
+    paragraphs = []
+    for block in _PARAGRAPH_BREAK.split(text):
+        for line in _split_furniture_lines(block):
+            line = _SPACES.sub(" ", line.replace("\n", " ")).strip()
+            if line and not is_furniture(line):
+                paragraphs.append(line)
+    return "\n\n".join(paragraphs)
+
+
+def clean_line(text: str) -> str:
+    """Clean a one-line field such as a title or an outlet name."""
+    return _SPACES.sub(" ", normalize(text).replace("\n", " ")).strip()
+
+
+def _split_furniture_lines(block: str) -> list[str]:
+    # A furniture line glued to a paragraph by a single newline must still go, so test each line;
+    # lines that are not furniture are rejoined into their paragraph.
+    lines = block.split("\n")
+    if len(lines) == 1:
+        return lines
+    kept: list[str] = []
+    current: list[str] = []
+    for line in lines:
+        if is_furniture(line.strip()):
+            if current:
+                kept.append(" ".join(current))
+                current = []
+        else:
+            current.append(line)
+    if current:
+        kept.append(" ".join(current))
+    return kept

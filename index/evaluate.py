@@ -1,0 +1,148 @@
+"""Evaluation on a question set: the metrics of ../shared/eval/score.py, computed the same way."""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+from pydantic import BaseModel, ValidationError
+
+from index import snapshot as snapshots
+from index.answer import AnswerConfig, Answerer
+from index.bm25 import BM25Params
+from index.build import Progress, build_snapshot
+from index.chunking import ChunkingConfig
+from index.errors import NewsbotError
+from index.models import Answer
+from index.search import Searcher
+from index.sources import load_sources
+
+METRICS = ("gold@1", "gold@3", "gold@5", "gold@10", "mrr@10", "answer@1", "answer@passages3")
+
+
+class EvalQuestion(BaseModel):
+    id: str
+    question: str
+    asked: str | None = None
+    answers: list[str] = []
+    gold_urls: list[str] = []
+
+
+class EvalError(NewsbotError):
+    """The evaluation folder is missing a file or holds a malformed line."""
+
+
+def read_questions(path: Path) -> list[EvalQuestion]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise EvalError(f"Cannot read the questions file {path} ({exc.strerror or exc}).") from None
+    questions = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            questions.append(EvalQuestion.model_validate_json(line))
+        except ValidationError as exc:
+            raise EvalError(
+                f"{path} line {number} is not a question record ({exc.errors()[0]['msg']}); "
+                'each line needs at least {"id", "question"}.'
+            ) from None
+    return questions
+
+
+def answer_each(answerer: Answerer, questions: Iterable[EvalQuestion]) -> Iterator[tuple[EvalQuestion, Answer | NewsbotError]]:
+    """Answer every question; one that cannot be asked yields its error instead of stopping the run."""
+    for q in questions:
+        try:
+            yield q, answerer.answer(q.question)
+        except NewsbotError as exc:
+            yield q, exc
+
+
+def result_record(question: EvalQuestion, outcome: Answer | NewsbotError) -> dict[str, object]:
+    """One result line, in the format score.py reads, tagged with the question's id."""
+    if isinstance(outcome, NewsbotError):
+        return {"id": question.id, "question": question.question, "answer": None, "passages": [], "error": str(outcome)}
+    return {"id": question.id, **outcome.to_record()}
+
+
+def answer_all(answerer: Answerer, questions: Iterable[EvalQuestion]) -> list[dict[str, object]]:
+    return [result_record(q, outcome) for q, outcome in answer_each(answerer, questions)]
+
+
+def evaluate_folder(
+    folder: Path,
+    *,
+    chunking: ChunkingConfig | None = None,
+    bm25: BM25Params | None = None,
+    answer: AnswerConfig | None = None,
+    progress: Progress | None = None,
+) -> tuple[dict[str, float], list[dict[str, object]]]:
+    """Index ``folder/articles.jsonl`` in a temporary index, answer ``folder/questions.jsonl``."""
+    articles_path, questions_path = folder / "articles.jsonl", folder / "questions.jsonl"
+    for required in (articles_path, questions_path):
+        if not required.is_file():
+            raise EvalError(f"{folder} has no {required.name}; an evaluation folder needs articles.jsonl and questions.jsonl.")
+    questions = read_questions(questions_path)
+    loaded = load_sources([articles_path])
+    built = build_snapshot(loaded.articles, chunking=chunking, bm25=bm25, progress=progress)
+    with tempfile.TemporaryDirectory(prefix="newsbot-eval-") as tmp:
+        # Round-trip through disk so the evaluation measures exactly what users load.
+        snapshots.save(built, Path(tmp))
+        loaded_snapshot = snapshots.load(Path(tmp))
+    answerer = Answerer(Searcher(loaded_snapshot), answer)
+    records = answer_all(answerer, questions)
+    return score(questions, records), records
+
+
+def score(questions: list[EvalQuestion], records: list[dict[str, object]]) -> dict[str, float]:
+    """The metrics, defined exactly as ../shared/eval/README.md and score.py define them."""
+    by_id = {r["id"]: r for r in records}
+    totals = dict.fromkeys(METRICS, 0.0)
+    for q in questions:
+        record = by_id.get(q.id)
+        if record is None:
+            continue
+        gold = {_canon(u) for u in q.gold_urls}
+        passages = record.get("passages") or []
+        urls = [_canon(p.get("url")) for p in passages][:10]
+        rank = next((i for i, u in enumerate(urls) if u in gold), None)
+        for k in (1, 3, 5, 10):
+            totals[f"gold@{k}"] += rank is not None and rank < k
+        totals["mrr@10"] += 0 if rank is None else 1 / (rank + 1)
+        answer = record.get("answer") or {}
+        totals["answer@1"] += _contains(answer.get("text") or "", q.answers)
+        totals["answer@passages3"] += any(_contains(p.get("text"), q.answers) for p in passages[:3])
+    n = len(questions) or 1
+    return {k: round(v / n, 3) for k, v in totals.items()}
+
+
+def format_metrics(metrics: dict[str, float]) -> str:
+    return " ".join(f"{k}={metrics[k]:.3f}" for k in METRICS)
+
+
+def write_jsonl(path: Path, records: Iterable[dict[str, object]], dumps: Callable[[object], str] = json.dumps) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        for record in records:
+            fh.write(dumps(record) + "\n")
+
+
+def _norm(text: str | None) -> str:
+    text = unicodedata.normalize("NFKC", text or "").lower()
+    text = re.sub(r"<[^>]+>", " ", text)
+    text = re.sub(r"[^\w\s]", " ", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _contains(haystack: str | None, needles: list[str]) -> bool:
+    h = f" {_norm(haystack)} "
+    return any(f" {_norm(n)} " in h for n in needles if _norm(n))
+
+
+def _canon(url: str | None) -> str:
+    return (url or "").split("#")[0].rstrip("/")

@@ -1,0 +1,110 @@
+"""The typed values that flow between the stages: articles, passages, hits and answers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ArticleMeta(BaseModel):
+    """What a citation needs to know about an article."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    url: str | None = None
+    title: str
+    source: str = ""
+    published: datetime | None = None
+    authors: tuple[str, ...] = ()
+
+
+class Article(ArticleMeta):
+    """One cleaned news article, as every loader yields it."""
+
+    text: str
+    origin: str = Field(default="", description="where it was read from, for reports")
+
+    def meta(self) -> ArticleMeta:
+        return ArticleMeta(**self.model_dump(include=set(ArticleMeta.model_fields)))
+
+
+class Passage(BaseModel):
+    """A window of consecutive sentences of one article."""
+
+    model_config = ConfigDict(frozen=True)
+
+    article: int = Field(description="index of the article in the snapshot")
+    position: int = Field(description="0-based order of the passage within its article")
+    text: str
+
+
+class Problem(BaseModel):
+    """A source that was skipped, with the reason, so a reindex can report it by name."""
+
+    origin: str
+    reason: str
+
+
+class Hit(BaseModel):
+    """A retrieved passage with its article and its BM25 score."""
+
+    article: ArticleMeta
+    position: int
+    text: str
+    score: float
+
+
+class AnswerSentence(BaseModel):
+    """The sentence that answers, and the span of it that is the answer itself."""
+
+    text: str
+    start: int
+    end: int
+    hit: Hit
+
+    @property
+    def highlight(self) -> str:
+        return self.text[self.start : self.end]
+
+
+class Answer(BaseModel):
+    """What the bot says for one question."""
+
+    question: str
+    sentence: AnswerSentence | None = Field(
+        default=None, description="None when the indexed news does not cover the question"
+    )
+    passages: list[Hit] = Field(default_factory=list)
+    indexed_at: datetime | None = None
+    articles: int = 0
+
+    @property
+    def found(self) -> bool:
+        return self.sentence is not None
+
+    def to_record(self) -> dict[str, object]:
+        """The JSON shape of ``newsbot ask --json``, which ../shared/eval/score.py also reads."""
+        answer = None
+        if self.sentence is not None:
+            article = self.sentence.hit.article
+            answer = {
+                "text": self.sentence.text,
+                "highlight": self.sentence.highlight,
+                **_citation(article),
+            }
+        return {
+            "question": self.question,
+            "answer": answer,
+            "passages": [{**_citation(h.article), "text": h.text, "score": round(h.score, 6)} for h in self.passages],
+        }
+
+
+def _citation(article: ArticleMeta) -> dict[str, object]:
+    return {
+        "url": article.url,
+        "title": article.title,
+        "source": article.source,
+        "published": article.published.date().isoformat() if article.published else None,
+    }

@@ -1,0 +1,266 @@
+"""Loaders: every kind of source becomes the same ``Article`` model, cleaned and deduplicated.
+
+A source that cannot be read is reported as a ``Problem`` and skipped; the others are still loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from index.clean import clean_line, clean_text
+from index.dates import parse_date
+from index.models import Article, Problem
+from index.urls import canonical_url
+
+TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown"})
+HTML_SUFFIXES = frozenset({".html", ".htm"})
+JSONL_SUFFIXES = frozenset({".jsonl"})
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES
+# A single article file larger than this is almost certainly not an article (a dump, a binary).
+MAX_ARTICLE_BYTES = 5_000_000
+
+
+@dataclass
+class LoadResult:
+    articles: list[Article] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    duplicates: int = 0
+
+
+class RawArticle(BaseModel):
+    """One article as a loader read it, before cleaning; also the schema of a JSONL line."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    url: str | None = None
+    title: str = ""
+    text: str
+    published: str | None = None
+    source: str = ""
+    authors: list[str] = []
+
+    @field_validator("url", "published", "source", "title", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if value is None else str(value)
+
+    @field_validator("authors", mode="before")
+    @classmethod
+    def _authors_list(cls, value: object) -> object:
+        if value is None:
+            return []
+        return [value] if isinstance(value, str) else value
+
+
+def load_sources(paths: Iterable[Path]) -> LoadResult:
+    """Load every article under the given files and folders, deduplicated across all of them."""
+    result = LoadResult()
+    seen = _Deduplicator()
+    for path in paths:
+        for item in _load_path(Path(path)):
+            if isinstance(item, Problem):
+                result.problems.append(item)
+            elif not seen.add(item):
+                result.duplicates += 1
+    result.articles = seen.articles()
+    return result
+
+
+def to_article(raw: RawArticle, origin: str) -> Article | Problem:
+    """Clean one raw article into the model, or say why it cannot be one."""
+    text = clean_text(raw.text)
+    title = clean_line(raw.title or "")
+    if not text:
+        return Problem(origin=origin, reason="no article text after cleaning (empty or only page furniture)")
+    url = raw.url.strip() if raw.url and raw.url.strip() else None
+    key = canonical_url(url) if url else "sha256:" + content_hash(text)
+    return Article(
+        id=hashlib.sha256(key.encode()).hexdigest()[:16],
+        url=url,
+        title=title or _first_words(text),
+        text=text,
+        source=clean_line(raw.source) or _host(url),
+        published=parse_date(raw.published),
+        authors=tuple(clean_line(a) for a in raw.authors if clean_line(a)),
+        origin=origin,
+    )
+
+
+def content_hash(text: str) -> str:
+    """Hash of the words only, so whitespace or case changes do not make a new article."""
+    words = re.findall(r"\w+", text.casefold())
+    return hashlib.sha256(" ".join(words).encode()).hexdigest()
+
+
+def _load_path(path: Path) -> Iterator[Article | Problem]:
+    if not path.exists():
+        yield Problem(origin=str(path), reason="no such file or folder")
+        return
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+        for file in files:
+            if file.suffix.lower() in SUPPORTED_SUFFIXES:
+                yield from _load_file(file)
+        return
+    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        yield Problem(
+            origin=str(path),
+            reason=f"unsupported file type {path.suffix or '(none)'}; use .txt, .md, .html or .jsonl",
+        )
+        return
+    yield from _load_file(path)
+
+
+def _load_file(path: Path) -> Iterator[Article | Problem]:
+    origin = str(path)
+    try:
+        size = path.stat().st_size
+        if size == 0:
+            yield Problem(origin=origin, reason="the file is empty")
+            return
+        suffix = path.suffix.lower()
+        if suffix not in JSONL_SUFFIXES and size > MAX_ARTICLE_BYTES:
+            yield Problem(origin=origin, reason=f"the file is {size:,} bytes, too large for one article")
+            return
+        data = path.read_bytes()
+        text = data.decode("utf-8-sig")
+    except OSError as exc:
+        yield Problem(origin=origin, reason=f"cannot be read ({exc.strerror or exc})")
+        return
+    except UnicodeDecodeError:
+        yield Problem(origin=origin, reason="is not UTF-8 text")
+        return
+    if suffix in JSONL_SUFFIXES:
+        yield from _parse_jsonl(text, origin)
+    elif suffix in HTML_SUFFIXES:
+        yield _parse_html(text, origin)
+    else:
+        yield _parse_text(text, origin)
+
+
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.DOTALL)
+_MD_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_MD_MARKS = re.compile(r"(\*\*|__|(?<!\w)[*_](?=\w)|(?<=\w)[*_](?!\w))")
+
+
+def _parse_text(text: str, origin: str) -> Article | Problem:
+    meta: dict[str, str] = {}
+    match = _FRONT_MATTER.match(text)
+    if match:
+        for line in match.group(1).splitlines():
+            key, sep, value = line.partition(":")
+            if sep and key.strip():
+                meta[key.strip().lower()] = value.strip().strip("\"'")
+        text = text[match.end() :]
+    if origin.lower().endswith((".md", ".markdown")):
+        text = _MD_MARKS.sub("", _MD_LINK.sub(r"\1", text))
+    lines = text.strip().splitlines()
+    title = meta.get("title", "")
+    if not title and lines:
+        title = lines[0].lstrip("#").strip()
+        lines = lines[1:]
+    elif lines and lines[0].lstrip("#").strip() == title:
+        lines = lines[1:]
+    body = "\n".join(line.lstrip("#").strip() if line.startswith("#") else line for line in lines)
+    raw = RawArticle(
+        url=meta.get("url"),
+        title=title,
+        text=body,
+        published=meta.get("published") or meta.get("date"),
+        source=meta.get("source", ""),
+        authors=[a.strip() for a in meta.get("authors", meta.get("author", "")).split(",")],
+    )
+    return to_article(raw, origin)
+
+
+def _parse_html(html: str, origin: str) -> Article | Problem:
+    import trafilatura  # imported here: it is slow to import and only HTML sources need it
+
+    doc = trafilatura.bare_extraction(html, with_metadata=True, favor_precision=True)
+    if doc is None or not (doc.text or "").strip():
+        return Problem(origin=origin, reason="no article text found in the HTML page")
+    lines = doc.text.split("\n")
+    if doc.title and lines and lines[0].strip() == doc.title.strip():
+        lines = lines[1:]
+    raw = RawArticle(
+        url=doc.url,
+        title=doc.title or "",
+        text="\n\n".join(lines),
+        published=doc.date,
+        source=doc.sitename or doc.hostname or "",
+        authors=[a.strip() for a in (doc.author or "").split(";")],
+    )
+    return to_article(raw, origin)
+
+
+def _parse_jsonl(text: str, origin: str) -> Iterator[Article | Problem]:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{origin} line {number}"
+        try:
+            raw = RawArticle.model_validate(json.loads(line))
+        except json.JSONDecodeError:
+            yield Problem(origin=where, reason="is not valid JSON")
+            continue
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field_name = ".".join(str(p) for p in first["loc"]) or "the line"
+            yield Problem(origin=where, reason=f"field '{field_name}': {first['msg'].lower()}")
+            continue
+        yield to_article(raw, where)
+
+
+class _Deduplicator:
+    """Keeps one article per canonical URL and per text; a newer version replaces an older one."""
+
+    def __init__(self) -> None:
+        self._by_key: dict[str, Article] = {}
+        self._key_of_hash: dict[str, str] = {}
+
+    def add(self, article: Article) -> bool:
+        """Add an article; return False when it duplicates one already held."""
+        digest = content_hash(article.text)
+        key = canonical_url(article.url) if article.url else "sha256:" + digest
+        existing_key = self._key_of_hash.get(digest)
+        if existing_key is not None and existing_key != key:
+            return False  # the same text under another URL
+        old = self._by_key.get(key)
+        if old is not None:
+            if _is_newer(article, old):
+                self._by_key[key] = article
+                self._key_of_hash[digest] = key
+            return False
+        self._by_key[key] = article
+        self._key_of_hash[digest] = key
+        return True
+
+    def articles(self) -> list[Article]:
+        return list(self._by_key.values())
+
+
+def _is_newer(candidate: Article, current: Article) -> bool:
+    if candidate.published and current.published:
+        return candidate.published > current.published
+    return candidate.published is not None and current.published is None
+
+
+def _first_words(text: str, count: int = 12) -> str:
+    words = text.split()
+    return " ".join(words[:count]) + (" …" if len(words) > count else "")
+
+
+def _host(url: str | None) -> str:
+    if not url:
+        return ""
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(url).hostname or "").lower()
+    return host.removeprefix("www.")

@@ -1,0 +1,112 @@
+"""Question types and answer spans: which part of a sentence is the answer itself.
+
+A small rule-based tagger: a number for "how many", a date for "when", a name for "who". It is
+pure Python on purpose; a statistical tagger would be a heavy dependency for the default install.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+from index.analyzer import Analyzer
+
+
+class QuestionType(StrEnum):
+    NUMBER = "number"
+    DATE = "date"
+    PERSON = "person"
+    PLACE = "place"
+    THING = "thing"
+
+
+_TYPE_RULES: tuple[tuple[re.Pattern[str], QuestionType], ...] = (
+    (re.compile(r"\bhow (many|much|far|long|old|big|large|tall|high|fast)\b|\bwhat (percentage|share|number|amount)\b|\bhow much\b", re.I), QuestionType.NUMBER),
+    (re.compile(r"\bwhen\b|\bwhat (year|date|day|month|time)\b", re.I), QuestionType.DATE),
+    (re.compile(r"\bwho(m|se)?\b", re.I), QuestionType.PERSON),
+    (re.compile(r"\bwhere\b|\bwhich (country|city|state|nation|continent|region|island|town)\b", re.I), QuestionType.PLACE),
+)  # fmt: skip
+
+_QUALIFIER = r"(?:(?:almost|nearly|about|around|roughly|approximately|some|over|under|just over|just under|more than|less than|fewer than|up to|at least|as many as|as much as)\s+)?"
+_SCALE = r"(?:\s*(?:%|percent|per cent|hundred|thousand|million|billion|trillion|[mb]n?\b))?"
+_NUMBER_WORDS = r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|dozens?|hundreds|thousands|millions)"
+_NUMBER = re.compile(
+    rf"\b{_QUALIFIER}(?:[$€£]\s?)?(?:\d[\d,]*(?:\.\d+)?|{_NUMBER_WORDS}\b){_SCALE}(?:\s+(?P<unit>[A-Za-z][\w-]*))?",
+    re.I,
+)
+_MONTHS = r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
+_DATE = re.compile(
+    rf"\b(?:(?:on |in |by )?(?:{_MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?|\d{{1,2}}\s+{_MONTHS}(?:\s+\d{{4}})?|{_MONTHS}\s+\d{{4}}|(?:the )?end of \d{{4}}|(?:early |late |mid-?)?(?:19|20)\d{{2}})|(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)|(?:last|next|this) (?:week|month|year))\b"
+)
+_NAME = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+(?:of |de |von |van |the |al-)?[A-Z][\w'’.-]*)*")
+_SENTENCE_START_WORDS = frozenset("The A An In On At By For But And It He She They This That These Those".split())
+
+
+def question_type(question: str) -> QuestionType:
+    for pattern, kind in _TYPE_RULES:
+        if pattern.search(question):
+            return kind
+    return QuestionType.THING
+
+
+def find_span(sentence: str, question: str, kind: QuestionType, analyzer: Analyzer) -> tuple[int, int] | None:
+    """The character span of ``sentence`` that answers ``question``, or None if none stands out."""
+    asked = set(analyzer.terms(question))
+    if kind is QuestionType.NUMBER:
+        return _best_number(sentence, asked, analyzer)
+    if kind is QuestionType.DATE:
+        return _first_new(_DATE, sentence, asked, analyzer)
+    return _best_name(sentence, asked, analyzer, prefer_multiword=kind is QuestionType.PERSON)
+
+
+def _best_number(sentence: str, asked: set[str], analyzer: Analyzer) -> tuple[int, int] | None:
+    best: tuple[float, int, int] | None = None
+    for match in _NUMBER.finditer(sentence):
+        text = match.group().strip()
+        core = analyzer.terms(text)
+        if core and all(t in asked for t in core):
+            continue  # the question's own number is not its answer
+        start, end = match.start(), match.start() + len(match.group().rstrip())
+        unit = match.group("unit")
+        score = 0.0
+        if unit and set(analyzer.terms(unit)) & asked:
+            score += 2  # "600,000 GPUs" when GPUs were asked about
+        elif unit:
+            end = match.start("unit") - 1 if not _is_scale_word(unit) else end
+        if re.fullmatch(r"(?:19|20)\d{2}", text):
+            score -= 1.5  # a bare year is rarely the count asked for
+        if re.match(_QUALIFIER + r"\S", text, re.I) and not text[0].isdigit():
+            score += 0.3
+        if best is None or score > best[0]:
+            best = (score, start, end)
+    return (best[1], best[2]) if best else None
+
+
+def _is_scale_word(word: str) -> bool:
+    return word.lower() in {"percent", "million", "billion", "trillion", "thousand", "hundred"}
+
+
+def _first_new(pattern: re.Pattern[str], sentence: str, asked: set[str], analyzer: Analyzer) -> tuple[int, int] | None:
+    for match in pattern.finditer(sentence):
+        if not set(analyzer.terms(match.group())) <= asked:
+            return match.span()
+    return None
+
+
+def _best_name(sentence: str, asked: set[str], analyzer: Analyzer, prefer_multiword: bool) -> tuple[int, int] | None:
+    best: tuple[float, int, int] | None = None
+    for match in _NAME.finditer(sentence):
+        words = match.group().split()
+        start = match.start()
+        if match.start() == 0 and words[0] in _SENTENCE_START_WORDS:
+            words = words[1:]
+            start = match.start() + len(match.group()) - len(" ".join(words))
+        text = " ".join(words).rstrip(".,'’")
+        terms = analyzer.terms(text)
+        if not terms or set(terms) <= asked:
+            continue
+        new = [t for t in terms if t not in asked]
+        score = len(new) + (1.0 if prefer_multiword and len(words) >= 2 else 0.0)
+        if best is None or score > best[0]:
+            best = (score, start, start + len(text))
+    return (best[1], best[2]) if best else None
