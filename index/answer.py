@@ -69,14 +69,18 @@ class Answerer:
         kind = question_type(question)
         total = sum(weights.values()) or 1.0
         best: tuple[float, AnswerSentence] | None = None
-        for rank, hit in enumerate(hits[: self.config.sentence_from]):
+        for rank, hit in self._candidate_passages(hits):
+            title_terms = set(analyzer.terms(hit.article.title))
             for index, sentence in enumerate(split_sentences(hit.text)):
                 terms = set(analyzer.terms(sentence))
-                overlap = sum(w for t, w in weights.items() if t in terms) / total
-                if overlap == 0:
+                # Words of the title count for half: the sentence is read under its headline.
+                overlap = sum(
+                    w if t in terms else w / 2 if t in title_terms else 0 for t, w in weights.items()
+                ) / total
+                if not terms & weights.keys():
                     continue
                 span = find_span(sentence, question, kind, analyzer)
-                score = overlap - 0.08 * rank - 0.005 * index
+                score = overlap - 0.08 * rank - 0.005 * (index + hit.position)
                 if span is not None and kind is not QuestionType.THING:
                     score += 0.35
                 elif span is not None:
@@ -85,3 +89,14 @@ class Answerer:
                     start, end = span if span else (0, len(sentence))
                     best = (score, AnswerSentence(text=sentence, start=start, end=end, hit=hit))
         return best[1] if best else None
+
+    def _candidate_passages(self, hits: list[Hit]) -> list[tuple[int, Hit]]:
+        """Every retrieved passage of the best few articles, with the rank of its article."""
+        article_rank: dict[str, int] = {}
+        for hit in hits:
+            article_rank.setdefault(hit.article.id, len(article_rank))
+        return [
+            (article_rank[h.article.id], h)
+            for h in hits
+            if article_rank[h.article.id] < self.config.sentence_from
+        ]

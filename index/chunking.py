@@ -26,15 +26,23 @@ def chunk_text(text: str, config: ChunkingConfig) -> list[str]:
     sentences = [piece for s in split_sentences(text) for piece in _split_long(s, config.words)]
     counts = [len(s.split()) for s in sentences]
     passages: list[str] = []
-    start = 0
+    start = prev_end = 0
+    min_new_words = max(config.words // 4, config.overlap)
     while start < len(sentences):
         end, total = start, 0
         while end < len(sentences) and (end == start or total + counts[end] <= config.words):
             total += counts[end]
             end += 1
-        passages.append(" ".join(sentences[start:end]))
         if end >= len(sentences):
+            if passages and sum(counts[prev_end:end]) < min_new_words:
+                # A short tail would be mostly repeated text, and BM25 favours short passages,
+                # so it would outrank the passage it repeats: extend that passage instead.
+                passages[-1] += " " + " ".join(sentences[prev_end:end])
+            else:
+                passages.append(" ".join(sentences[start:end]))
             break
+        passages.append(" ".join(sentences[start:end]))
+        prev_end = end
         start = _overlap_start(counts, start, end, config.overlap)
     return passages
 

@@ -31,7 +31,7 @@ _QUALIFIER = r"(?:(?:almost|nearly|about|around|roughly|approximately|some|over|
 _SCALE = r"(?:\s*(?:%|percent|per cent|hundred|thousand|million|billion|trillion|[mb]n?\b))?"
 _NUMBER_WORDS = r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|dozens?|hundreds|thousands|millions)"
 _NUMBER = re.compile(
-    rf"\b{_QUALIFIER}(?:[$€£]\s?)?(?:\d[\d,]*(?:\.\d+)?|{_NUMBER_WORDS}\b){_SCALE}(?:\s+(?P<unit>[A-Za-z][\w-]*))?",
+    rf"\b{_QUALIFIER}(?:[$€£]\s?)?(?:\d[\d,]*(?:\.\d+)?|{_NUMBER_WORDS}\b){_SCALE}(?P<tail>(?:\s+[A-Za-z0-9][\w'’-]*){{0,3}})",
     re.I,
 )
 _MONTHS = r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
@@ -62,28 +62,26 @@ def find_span(sentence: str, question: str, kind: QuestionType, analyzer: Analyz
 def _best_number(sentence: str, asked: set[str], analyzer: Analyzer) -> tuple[int, int] | None:
     best: tuple[float, int, int] | None = None
     for match in _NUMBER.finditer(sentence):
-        text = match.group().strip()
-        core = analyzer.terms(text)
+        number = match.group()[: match.start("tail") - match.start()].strip()
+        core = analyzer.terms(number)
         if core and all(t in asked for t in core):
             continue  # the question's own number is not its answer
-        start, end = match.start(), match.start() + len(match.group().rstrip())
-        unit = match.group("unit")
+        start = match.start()
+        end = match.start() + len(match.group()[: match.start("tail") - match.start()].rstrip())
         score = 0.0
-        if unit and set(analyzer.terms(unit)) & asked:
-            score += 2  # "600,000 GPUs" when GPUs were asked about
-        elif unit:
-            end = match.start("unit") - 1 if not _is_scale_word(unit) else end
-        if re.fullmatch(r"(?:19|20)\d{2}", text):
+        # Stretch over the words after the number up to the last one the question asked about:
+        # "600,000 GPUs", "150,000 H100 chips".
+        for word in re.finditer(r"\S+", match.group("tail")):
+            if set(analyzer.terms(word.group())) & asked:
+                end = match.start("tail") + word.end()
+                score = 2.0
+        if re.fullmatch(r"(?:19|20)\d{2}", number):
             score -= 1.5  # a bare year is rarely the count asked for
-        if re.match(_QUALIFIER + r"\S", text, re.I) and not text[0].isdigit():
-            score += 0.3
+        if not number[0].isdigit() and not number[0] in "$€£":
+            score += 0.3  # a qualified figure ("almost 600,000") is the headline number
         if best is None or score > best[0]:
             best = (score, start, end)
     return (best[1], best[2]) if best else None
-
-
-def _is_scale_word(word: str) -> bool:
-    return word.lower() in {"percent", "million", "billion", "trillion", "thousand", "hundred"}
 
 
 def _first_new(pattern: re.Pattern[str], sentence: str, asked: set[str], analyzer: Analyzer) -> tuple[int, int] | None:

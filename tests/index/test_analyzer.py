@@ -1,0 +1,48 @@
+from index.analyzer import Analyzer, AnalyzerConfig
+
+
+def test_numbers_and_model_names_stay_whole() -> None:
+    terms = Analyzer().terms("Meta will have almost 600,000 H100 GPUs in 2024, up 3.5% from GPT-4 era")
+    assert "600000" in terms
+    assert "h100" in terms
+    assert "2024" in terms
+    assert "3.5" in terms
+    assert "gpt-4" in terms
+    assert "600" not in terms and "000" not in terms
+
+
+def test_the_same_number_written_two_ways_matches() -> None:
+    a = Analyzer()
+    assert a.terms("600,000") == a.terms("600000")
+
+
+def test_stopwords_and_question_words_are_dropped() -> None:
+    assert Analyzer().terms("What is the capital of the country?") == ["capit", "countri"]
+
+
+def test_stemming_and_plural_acronyms_meet() -> None:
+    a = Analyzer()
+    assert a.terms("running runners") == a.terms("run runner")
+    assert a.terms("GPUs") == a.terms("GPU")
+    assert a.terms("H100s") == a.terms("H100")
+
+
+def test_case_and_accents_are_folded() -> None:
+    a = Analyzer()
+    assert a.terms("CAFÉ Zürich") == a.terms("cafe zurich")
+
+
+def test_possessives_and_curly_apostrophes() -> None:
+    a = Analyzer()
+    assert a.terms("Meta’s plan") == a.terms("Meta's plan") == a.terms("Meta plan")
+
+
+def test_config_round_trips_through_json() -> None:
+    config = AnalyzerConfig()
+    assert AnalyzerConfig.model_validate_json(config.model_dump_json()) == config
+
+
+def test_spans_point_at_the_words() -> None:
+    text = "Meta has 600,000 GPUs."
+    spans = Analyzer().spans(text)
+    assert [text[s.start : s.end] for s in spans] == ["Meta", "600,000", "GPUs"]

@@ -1,0 +1,49 @@
+import pytest
+from pydantic import ValidationError
+
+from index.chunking import ChunkingConfig, chunk_text
+from index.sentences import split_sentences
+
+
+def _sentences(n: int, words: int = 10) -> str:
+    return " ".join(f"Sentence {i} " + " ".join(["word"] * (words - 3)) + " end." for i in range(n))
+
+
+def test_passages_hold_whole_sentences_up_to_the_size() -> None:
+    passages = chunk_text(_sentences(12), ChunkingConfig(words=40, overlap=10))
+    assert all(p.endswith("end.") for p in passages)
+    assert all(len(p.split()) <= 40 for p in passages[:-1])
+    assert len(passages) > 1
+
+
+def test_consecutive_passages_overlap_by_whole_sentences() -> None:
+    passages = chunk_text(_sentences(12), ChunkingConfig(words=40, overlap=10))
+    first_last_sentence = split_sentences(passages[0])[-1]
+    assert split_sentences(passages[1])[0] == first_last_sentence
+
+
+def test_every_sentence_lands_in_some_passage() -> None:
+    text = _sentences(30)
+    passages = chunk_text(text, ChunkingConfig(words=50, overlap=10))
+    covered = {s for p in passages for s in split_sentences(p)}
+    assert covered == set(split_sentences(text))
+
+
+def test_an_overlong_sentence_is_cut_by_words() -> None:
+    passages = chunk_text(" ".join(["word"] * 250) + ".", ChunkingConfig(words=100, overlap=0))
+    assert [len(p.split()) for p in passages] == [100, 100, 50]
+
+
+def test_overlap_must_be_smaller_than_the_passage() -> None:
+    with pytest.raises(ValidationError, match="overlap must be smaller"):
+        ChunkingConfig(words=50, overlap=50)
+
+
+def test_sentence_splitter_knows_abbreviations_and_initials() -> None:
+    text = 'Mr. Smith met Sen. Jones in the U.S. capital. John F. Kennedy spoke. "It is done." She left.'
+    assert split_sentences(text) == [
+        "Mr. Smith met Sen. Jones in the U.S. capital.",
+        "John F. Kennedy spoke.",
+        '"It is done."',
+        "She left.",
+    ]
