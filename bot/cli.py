@@ -16,6 +16,7 @@ from index.answer import Answerer
 from index.errors import NewsbotError
 from index.evaluate import METRICS, answer_each, evaluate_folder, read_questions, result_record, write_jsonl
 from index.models import Answer
+from index.question import clean_question
 from index.reindex import ReindexReport, reindex
 from index.search import Searcher
 
@@ -76,6 +77,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if args.question is None and args.questions is None:
         raise NewsbotError('Give a question, e.g. newsbot ask "How many GPUs will Meta have?", or --questions FILE.jsonl.')
     settings = load_settings(args.config, args.index)
+    if args.question is not None:
+        clean_question(args.question, settings.answer.max_question_chars)  # fail before any build
     if args.index is None and not snapshots.exists(settings.index.path):
         print("No index yet: building one from the configured sources first.", file=sys.stderr)
         _reindex(settings)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from index.models import Answer, AnswerSentence, Hit
 from index.question import clean_question
@@ -15,6 +15,8 @@ from index.spans import QuestionType, find_span, question_type
 
 
 class AnswerConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     """How answers are composed (defaults measured on ../shared/eval, see docs/quality.md)."""
 
     passages: int = Field(default=10, ge=1, le=50, description="passages returned with an answer")
@@ -23,7 +25,7 @@ class AnswerConfig(BaseModel):
         default=0.5,
         ge=0,
         le=1,
-        description="share of the question's term weight the best passage must contain, else not found",
+        description="share of the question's term weight one sentence must exceed, else not found",
     )
     max_question_chars: int = Field(default=500, ge=20, le=4000)
 
@@ -46,10 +48,10 @@ class Answerer:
         snapshot = self.searcher.snapshot
         hits = self.searcher.search(question, self.config.passages)
         weights = self._weights(self.searcher.query_terms(question))
-        found = bool(hits) and self._coverage(hits[0], weights) >= self.config.min_coverage
+        support, sentence = self._best_sentence(question, hits, weights)
         return Answer(
             question=question,
-            sentence=self._best_sentence(question, hits, weights) if found else None,
+            sentence=sentence if support > self.config.min_coverage else None,
             passages=hits,
             indexed_at=snapshot.manifest.created_at,
             articles=snapshot.manifest.counts.articles,
@@ -59,16 +61,18 @@ class Answerer:
         vocab = self.searcher.snapshot.vocab
         return {t: float(self._idf[vocab[t]]) if t in vocab else self._unknown_idf for t in terms}
 
-    def _coverage(self, hit: Hit, weights: dict[str, float]) -> float:
-        present = set(self.searcher.snapshot.analyzer.terms(f"{hit.article.title}\n{hit.text}"))
-        total = sum(weights.values())
-        return sum(w for t, w in weights.items() if t in present) / total if total else 0.0
+    def _best_sentence(
+        self, question: str, hits: list[Hit], weights: dict[str, float]
+    ) -> tuple[float, AnswerSentence | None]:
+        """The best answering sentence, and how much of the question it supports (0 to 1).
 
-    def _best_sentence(self, question: str, hits: list[Hit], weights: dict[str, float]) -> AnswerSentence | None:
+        Support is measured on one sentence, not a whole passage: a passage can hold every word
+        of "the capital of Mars" in different sentences without saying anything about it.
+        """
         analyzer = self.searcher.snapshot.analyzer
         kind = question_type(question)
         total = sum(weights.values()) or 1.0
-        best: tuple[float, AnswerSentence] | None = None
+        best: tuple[float, float, AnswerSentence] | None = None
         for rank, hit in self._candidate_passages(hits):
             title_terms = set(analyzer.terms(hit.article.title))
             for index, sentence in enumerate(split_sentences(hit.text)):
@@ -87,8 +91,8 @@ class Answerer:
                     score += 0.1
                 if best is None or score > best[0]:
                     start, end = span if span else (0, len(sentence))
-                    best = (score, AnswerSentence(text=sentence, start=start, end=end, hit=hit))
-        return best[1] if best else None
+                    best = (score, overlap, AnswerSentence(text=sentence, start=start, end=end, hit=hit))
+        return (best[1], best[2]) if best else (0.0, None)
 
     def _candidate_passages(self, hits: list[Hit]) -> list[tuple[int, Hit]]:
         """Every retrieved passage of the best few articles, with the rank of its article."""

@@ -20,10 +20,10 @@ Variant = Literal["okapi", "plus", "l"]
 class BM25Params(BaseModel):
     """The rank-bm25 variant and its parameters (defaults measured on ../shared/eval)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     variant: Variant = "plus"
-    k1: float = Field(default=1.2, gt=0, le=10)
+    k1: float = Field(default=1.5, gt=0, le=10)
     b: float = Field(default=0.75, ge=0, le=1)
     epsilon: float = Field(default=0.25, ge=0, description="BM25Okapi's floor for negative IDF")
     delta: float | None = Field(

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from index.sentences import split_sentences
 
 
 class ChunkingConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     """Passage size and overlap, in words. Defaults measured on ../shared/eval (docs/quality.md)."""
 
-    words: int = Field(default=100, ge=20, le=2000, description="target words per passage")
-    overlap: int = Field(default=30, ge=0, description="words repeated from the previous passage")
+    words: int = Field(default=300, ge=20, le=2000, description="target words per passage")
+    overlap: int = Field(default=60, ge=0, description="words repeated from the previous passage")
 
     @model_validator(mode="after")
     def _overlap_smaller_than_passage(self) -> ChunkingConfig:

@@ -39,14 +39,18 @@ def test_unrelated_question_is_not_found_with_the_reindex_time(answerer: Answere
 
 
 def test_one_passage_per_article_comes_first(tmp_path: Path) -> None:
-    long_story = "Title: GPUs everywhere\n\n" + " ".join(
-        f"Meta counted {n} GPUs in hall {n} of the campus." for n in range(60)
+    long_story = "GPUs everywhere\n\n" + " ".join(
+        f"Meta counted {n} GPUs in hall {n} of the campus." for n in range(200)
     )
-    write_corpus(tmp_path / "n", {"long.txt": long_story, "short.txt": "Other\nMeta GPUs rumour from a blog."})
+    weak = "Other news\n\nA blog mentioned Meta once, among many unrelated remarks about gardening and soil."
+    write_corpus(tmp_path / "n", {"long.txt": long_story, "weak.txt": weak})
     snap = build_snapshot(load_sources([tmp_path / "n"]).articles)
-    hits = Searcher(snap).search("Meta GPUs", limit=5)
-    assert len({h.article.id for h in hits[:2]}) == 2
-    assert len(hits) == 5
+    searcher = Searcher(snap)
+    hits = searcher.search("Meta GPUs", limit=5)
+    titles = [h.article.title for h in hits]
+    assert titles[:2] == ["GPUs everywhere", "Other news"]  # the weak article is lifted to second
+    assert titles[2:] == ["GPUs everywhere"] * 3  # then the long article's other passages
+    assert hits[1].score < hits[2].score
 
 
 @pytest.mark.parametrize("question", ["", "   ", "\n\t"])

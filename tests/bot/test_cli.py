@@ -1,0 +1,150 @@
+"""The installed ``newsbot`` command, run as a user runs it, on real files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.corpus import write_corpus
+from tests.helpers import child_env, newsbot_command
+
+QUESTION = "How many GPUs will Meta have?"
+
+
+def run(*args: str, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [newsbot_command(), *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=child_env(**env),
+        timeout=120,
+        check=False,
+    )
+
+
+def _config(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "newsbot.toml"
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+def test_ask_answers_from_the_bundled_news_without_any_setup(tmp_path: Path) -> None:
+    result = run("ask", QUESTION)
+    assert result.returncode == 0, result.stderr
+    first_line = result.stdout.splitlines()[0]
+    assert "**almost 600,000 GPUs**" in first_line
+    assert "Sources:" in result.stdout
+    assert "The Circuit" in result.stdout
+    assert "https://news.example/tech/2024/01/19/meta-gpu-stockpile" in result.stdout
+    assert "No index yet" in result.stderr  # it built the default index first
+
+
+def test_ask_json_has_the_documented_shape(tmp_path: Path) -> None:
+    result = run("ask", QUESTION, "--json")
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert set(record) == {"question", "answer", "passages"}
+    assert set(record["answer"]) == {"text", "highlight", "url", "title", "source", "published"}
+    assert "600,000" in record["answer"]["highlight"]
+    assert record["answer"]["published"] == "2024-01-19"
+    assert set(record["passages"][0]) == {"url", "title", "source", "published", "text", "score"}
+    scores = [p["score"] for p in record["passages"]]
+    assert scores[0] == max(scores)
+
+
+def test_not_found_says_so_with_the_reindex_time(tmp_path: Path) -> None:
+    result = run("ask", "What is the capital of Mars?")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("The indexed news does not cover this question")
+    assert "last reindexed 20" in result.stdout
+    assert "Sources:" not in result.stdout
+    record = json.loads(run("ask", "What is the capital of Mars?", "--json").stdout)
+    assert record["answer"] is None
+
+
+def test_questions_file_gives_one_json_line_per_question(tmp_path: Path) -> None:
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        json.dumps({"id": "a", "question": QUESTION}) + "\n"
+        + json.dumps({"id": "b", "question": "Who won the Women's World Cup?", "asked": "2023-09-01"}) + "\n"
+        + json.dumps({"id": "c", "question": "   "}) + "\n",
+        encoding="utf-8",
+    )
+    result = run("ask", "--questions", str(questions), "--json")
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["id"] for line in lines] == ["a", "b", "c"]
+    assert "600,000" in lines[0]["answer"]["highlight"]
+    assert lines[1]["answer"]["highlight"] == "Spain"
+    assert lines[2]["answer"] is None and "empty" in lines[2]["error"]
+
+
+def test_reindex_uses_the_configured_sources_and_reports_counts(tmp_path: Path) -> None:
+    write_corpus(tmp_path / "news")
+    (tmp_path / "news" / "empty.md").write_text("", encoding="utf-8")
+    config = _config(tmp_path, '[index]\npath = "idx"\n\n[[sources]]\npath = "news"\n')
+    result = run("reindex", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    assert "Indexed 3 articles" in result.stdout
+    assert "3 added, 0 removed" in result.stdout
+    assert "empty.md: the file is empty" in result.stdout
+    assert (tmp_path / "idx" / "CURRENT").is_file()
+    (tmp_path / "news" / "weather.txt").unlink()
+    again = run("reindex", "--config", str(config))
+    assert "Indexed 2 articles" in again.stdout and "0 added, 1 removed" in again.stdout
+    answer = run("ask", "--config", str(config), "Who won the league?")
+    assert "City" in answer.stdout and "Sport Daily" in answer.stdout
+
+
+def test_index_option_points_at_another_index(tmp_path: Path) -> None:
+    write_corpus(tmp_path / "news")
+    config = _config(tmp_path, '[[sources]]\npath = "news"\n')
+    assert run("reindex", "--config", str(config), "--index", str(tmp_path / "other")).returncode == 0
+    result = run("ask", "--index", str(tmp_path / "other"), "Who won the league?")
+    assert result.returncode == 0 and "Sport Daily" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "config_text", "expected"),
+    [
+        (["ask", "--config", "missing.toml", "x"], None, "The config file missing.toml does not exist"),
+        (["ask", "--config", "newsbot.toml", "x"], "[index\npath=1", "is not valid TOML"),
+        (["reindex", "--config", "newsbot.toml"], "[chunking]\nwords = \"many\"\n", "Bad setting chunking.words"),
+        (["reindex", "--config", "newsbot.toml"], "[chunking]\nwordz = 10\n", "chunking.wordz in newsbot.toml: is not a known setting"),
+        (["reindex", "--config", "newsbot.toml"], "[[sources]]\n", "needs exactly one of path, feed or url"),
+        (["ask", ""], None, "The question is empty"),
+        (["ask", "x " * 400], None, "keep it under 500 characters"),
+        (["ask", "--index", "no-such-index", "GPUs?"], None, "There is no index at"),
+        (["ask"], None, "Give a question"),
+        (["eval", "no-such-folder"], None, "no-such-folder has no articles.jsonl"),
+    ],
+)
+def test_bad_input_gets_one_clear_sentence(tmp_path: Path, args: list[str], config_text: str | None, expected: str) -> None:
+    if config_text is not None:
+        _config(tmp_path, config_text)
+    result = run(*args, cwd=tmp_path)
+    assert result.returncode == 1
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_damaged_index_says_to_reindex(tmp_path: Path) -> None:
+    assert run("reindex", "--index", str(tmp_path / "idx")).returncode == 0
+    live = (tmp_path / "idx" / "CURRENT").read_text().strip()
+    (tmp_path / "idx" / "snapshots" / live / "weights.npy").write_bytes(b"garbage")
+    result = run("ask", "--index", str(tmp_path / "idx"), QUESTION)
+    assert result.returncode == 1
+    assert "is damaged" in result.stderr and "newsbot reindex" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", [[], ["reindex"], ["ask"], ["eval"]])
+def test_every_command_has_help(command: list[str]) -> None:
+    result = run(*command, "--help")
+    assert result.returncode == 0
+    assert "usage: newsbot" in result.stdout
