@@ -14,7 +14,14 @@ from bot.settings import Settings, load_settings
 from index import snapshot as snapshots
 from index.answer import Answerer
 from index.errors import NewsbotError
-from index.evaluate import METRICS, answer_each, evaluate_folder, read_questions, result_record, write_jsonl
+from index.evaluate import (
+    METRICS,
+    answer_each,
+    evaluate_folder,
+    read_questions,
+    result_record,
+    write_jsonl,
+)
 from index.models import Answer
 from index.question import clean_question
 from index.reindex import ReindexReport, reindex
@@ -38,8 +45,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", type=Path, metavar="FILE", help="settings file (default: $NEWSBOT_CONFIG, ./newsbot.toml, or built-in defaults)")
-    common.add_argument("--index", type=Path, metavar="DIR", help="index folder (default: [index] path of the config)")
+    common.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="settings file (default: $NEWSBOT_CONFIG, ./newsbot.toml, or built-in defaults)",
+    )
+    common.add_argument(
+        "--index",
+        type=Path,
+        metavar="DIR",
+        help="index folder (default: [index] path of the config)",
+    )
 
     parser = argparse.ArgumentParser(
         prog="newsbot",
@@ -47,21 +64,45 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
 
-    p = commands.add_parser("reindex", parents=[common], help="rebuild the index from the configured sources",
-                            description="Rebuild the index from the sources in the config (the bundled sample news when none is configured).")
+    p = commands.add_parser(
+        "reindex",
+        parents=[common],
+        help="rebuild the index from the configured sources",
+        description="Rebuild the index from the sources in the config (the bundled sample news when none is configured).",
+    )
     p.set_defaults(handler=cmd_reindex)
 
-    p = commands.add_parser("ask", parents=[common], help="answer a question from the indexed news",
-                            description="Answer a question with the sentence that answers it and its sources.")
+    p = commands.add_parser(
+        "ask",
+        parents=[common],
+        help="answer a question from the indexed news",
+        description="Answer a question with the sentence that answers it and its sources.",
+    )
     p.add_argument("question", nargs="?", help='the question, e.g. "How many GPUs will Meta have?"')
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
-    p.add_argument("--questions", type=Path, metavar="FILE.jsonl", help='answer every {"id", "question"} line of a file; one output line each')
+    p.add_argument(
+        "--questions",
+        type=Path,
+        metavar="FILE.jsonl",
+        help='answer every {"id", "question"} line of a file; one output line each',
+    )
     p.set_defaults(handler=cmd_ask)
 
-    p = commands.add_parser("eval", parents=[common], help="measure retrieval and answer quality on a question set",
-                            description="Index DIR/articles.jsonl in a temporary index, answer DIR/questions.jsonl and print the metrics of ../shared/eval/score.py.")
-    p.add_argument("folder", type=Path, metavar="DIR", help="folder with articles.jsonl and questions.jsonl")
-    p.add_argument("--details", type=Path, metavar="FILE", help="write each question's answer and passages as JSONL (score.py reads it)")
+    p = commands.add_parser(
+        "eval",
+        parents=[common],
+        help="measure retrieval and answer quality on a question set",
+        description="Index DIR/articles.jsonl in a temporary index, answer DIR/questions.jsonl and print the metrics of ../shared/eval/score.py.",
+    )
+    p.add_argument(
+        "folder", type=Path, metavar="DIR", help="folder with articles.jsonl and questions.jsonl"
+    )
+    p.add_argument(
+        "--details",
+        type=Path,
+        metavar="FILE",
+        help="write each question's answer and passages as JSONL (score.py reads it)",
+    )
     p.set_defaults(handler=cmd_eval)
     return parser
 
@@ -75,7 +116,9 @@ def cmd_reindex(args: argparse.Namespace) -> int:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     if args.question is None and args.questions is None:
-        raise NewsbotError('Give a question, e.g. newsbot ask "How many GPUs will Meta have?", or --questions FILE.jsonl.')
+        raise NewsbotError(
+            'Give a question, e.g. newsbot ask "How many GPUs will Meta have?", or --questions FILE.jsonl.'
+        )
     settings = load_settings(args.config, args.index)
     if args.question is not None:
         clean_question(args.question, settings.answer.max_question_chars)  # fail before any build
@@ -88,7 +131,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
             if args.json:
                 print(json.dumps(result_record(question, outcome), ensure_ascii=False), flush=True)
             else:
-                print(f"[{question.id}] {question.question}\n{_outcome_text(outcome)}\n", flush=True)
+                print(
+                    f"[{question.id}] {question.question}\n{_outcome_text(outcome)}\n", flush=True
+                )
         return 0
     answer = answerer.answer(args.question)
     if args.json:

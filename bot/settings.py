@@ -33,7 +33,9 @@ class SourceSettings(_Section):
     path: Path | None = None
     feed: str | None = None
     url: str | None = None
-    name: str | None = Field(default=None, description="outlet name to show when the source has none")
+    name: str | None = Field(
+        default=None, description="outlet name to show when the source has none"
+    )
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Self:
@@ -48,11 +50,19 @@ class IndexSettings(_Section):
 
 
 class DiscordSettings(_Section):
-    token_env: str = Field(default="DISCORD_TOKEN", description="environment variable holding the token")
-    guild_ids: list[int] = Field(default_factory=list, description="sync commands to these guilds only")
+    token_env: str = Field(
+        default="DISCORD_TOKEN", description="environment variable holding the token"
+    )
+    guild_ids: list[int] = Field(
+        default_factory=list, description="sync commands to these guilds only"
+    )
     admin_role_ids: list[int] = Field(default_factory=list, description="roles allowed to /reindex")
-    answer_channels: list[int] = Field(default_factory=list, description="channels where every message is a question")
-    cooldown_seconds: float = Field(default=10.0, ge=0, description="per-user pause between questions")
+    answer_channels: list[int] = Field(
+        default_factory=list, description="channels where every message is a question"
+    )
+    cooldown_seconds: float = Field(
+        default=10.0, ge=0, description="per-user pause between questions"
+    )
 
 
 class Settings(_Section):

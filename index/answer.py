@@ -20,7 +20,9 @@ class AnswerConfig(BaseModel):
     """How answers are composed (defaults measured on ../shared/eval, see docs/quality.md)."""
 
     passages: int = Field(default=10, ge=1, le=50, description="passages returned with an answer")
-    sentence_from: int = Field(default=3, ge=1, le=20, description="top passages searched for the answer sentence")
+    sentence_from: int = Field(
+        default=3, ge=1, le=20, description="top passages searched for the answer sentence"
+    )
     min_coverage: float = Field(
         default=0.5,
         ge=0,
@@ -78,9 +80,13 @@ class Answerer:
             for index, sentence in enumerate(split_sentences(hit.text)):
                 terms = set(analyzer.terms(sentence))
                 # Words of the title count for half: the sentence is read under its headline.
-                overlap = sum(
-                    w if t in terms else w / 2 if t in title_terms else 0 for t, w in weights.items()
-                ) / total
+                overlap = (
+                    sum(
+                        w if t in terms else w / 2 if t in title_terms else 0
+                        for t, w in weights.items()
+                    )
+                    / total
+                )
                 if not terms & weights.keys():
                     continue
                 span = find_span(sentence, question, kind, analyzer)
@@ -91,7 +97,11 @@ class Answerer:
                     score += 0.1
                 if best is None or score > best[0]:
                     start, end = span if span else (0, len(sentence))
-                    best = (score, overlap, AnswerSentence(text=sentence, start=start, end=end, hit=hit))
+                    best = (
+                        score,
+                        overlap,
+                        AnswerSentence(text=sentence, start=start, end=end, hit=hit),
+                    )
         return (best[1], best[2]) if best else (0.0, None)
 
     def _candidate_passages(self, hits: list[Hit]) -> list[tuple[int, Hit]]:

@@ -55,7 +55,9 @@ def read_questions(path: Path) -> list[EvalQuestion]:
     return questions
 
 
-def answer_each(answerer: Answerer, questions: Iterable[EvalQuestion]) -> Iterator[tuple[EvalQuestion, Answer | NewsbotError]]:
+def answer_each(
+    answerer: Answerer, questions: Iterable[EvalQuestion]
+) -> Iterator[tuple[EvalQuestion, Answer | NewsbotError]]:
     """Answer every question; one that cannot be asked yields its error instead of stopping the run."""
     for q in questions:
         try:
@@ -67,7 +69,13 @@ def answer_each(answerer: Answerer, questions: Iterable[EvalQuestion]) -> Iterat
 def result_record(question: EvalQuestion, outcome: Answer | NewsbotError) -> dict[str, object]:
     """One result line, in the format score.py reads, tagged with the question's id."""
     if isinstance(outcome, NewsbotError):
-        return {"id": question.id, "question": question.question, "answer": None, "passages": [], "error": str(outcome)}
+        return {
+            "id": question.id,
+            "question": question.question,
+            "answer": None,
+            "passages": [],
+            "error": str(outcome),
+        }
     return {"id": question.id, **outcome.to_record()}
 
 
@@ -87,7 +95,9 @@ def evaluate_folder(
     articles_path, questions_path = folder / "articles.jsonl", folder / "questions.jsonl"
     for required in (articles_path, questions_path):
         if not required.is_file():
-            raise EvalError(f"{folder} has no {required.name}; an evaluation folder needs articles.jsonl and questions.jsonl.")
+            raise EvalError(
+                f"{folder} has no {required.name}; an evaluation folder needs articles.jsonl and questions.jsonl."
+            )
     questions = read_questions(questions_path)
     loaded = load_sources([articles_path])
     built = build_snapshot(loaded.articles, chunking=chunking, bm25=bm25, progress=progress)
@@ -126,7 +136,9 @@ def format_metrics(metrics: dict[str, float]) -> str:
     return " ".join(f"{k}={metrics[k]:.3f}" for k in METRICS)
 
 
-def write_jsonl(path: Path, records: Iterable[dict[str, object]], dumps: Callable[[object], str] = json.dumps) -> None:
+def write_jsonl(
+    path: Path, records: Iterable[dict[str, object]], dumps: Callable[[object], str] = json.dumps
+) -> None:
     with open(path, "w", encoding="utf-8") as fh:
         for record in records:
             fh.write(dumps(record) + "\n")

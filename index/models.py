@@ -97,7 +97,10 @@ class Answer(BaseModel):
         return {
             "question": self.question,
             "answer": answer,
-            "passages": [{**_citation(h.article), "text": h.text, "score": round(h.score, 6)} for h in self.passages],
+            "passages": [
+                {**_citation(h.article), "text": h.text, "score": round(h.score, 6)}
+                for h in self.passages
+            ],
         }
 
 

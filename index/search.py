@@ -26,7 +26,9 @@ class Searcher:
 
     def search(self, question: str, limit: int = 10) -> list[Hit]:
         """Best passages first; an article's second passage comes only after every article's first."""
-        term_ids = [i for t in self.query_terms(question) if (i := self.snapshot.vocab.get(t)) is not None]
+        term_ids = [
+            i for t in self.query_terms(question) if (i := self.snapshot.vocab.get(t)) is not None
+        ]
         if not term_ids:
             return []
         postings = self.snapshot.postings
@@ -41,7 +43,10 @@ class Searcher:
             candidates = candidates[part]
         # Ties break on passage order, so results are stable across runs.
         ranked = candidates[np.lexsort((candidates, -scores[candidates]))]
-        return [self._hit(int(i), float(scores[i])) for i in _one_per_article_first(ranked, self.snapshot, limit)]
+        return [
+            self._hit(int(i), float(scores[i]))
+            for i in _one_per_article_first(ranked, self.snapshot, limit)
+        ]
 
     def _hit(self, passage_id: int, score: float) -> Hit:
         passage = self.snapshot.passages[passage_id]

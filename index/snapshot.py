@@ -98,10 +98,14 @@ def load(path: Path) -> Snapshot:
         _check_sizes(folder, manifest)
         arrays = {name: np.load(folder / f"{name}.npy", allow_pickle=False) for name in _ARRAYS}
         vocab_list = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
-        articles = [ArticleMeta.model_validate_json(line) for line in _lines(folder / "articles.jsonl")]
+        articles = [
+            ArticleMeta.model_validate_json(line) for line in _lines(folder / "articles.jsonl")
+        ]
         passages = [Passage.model_validate_json(line) for line in _lines(folder / "passages.jsonl")]
     except (OSError, ValueError, ValidationError) as exc:
-        raise IndexCorruptError(f"The index at {path} is damaged ({_brief(exc)}); {_REBUILD}.") from exc
+        raise IndexCorruptError(
+            f"The index at {path} is damaged ({_brief(exc)}); {_REBUILD}."
+        ) from exc
     counts = manifest.counts
     postings = Postings(
         offsets=arrays["offsets"],
@@ -130,7 +134,9 @@ def read_articles(path: Path) -> list[ArticleMeta]:
     try:
         return [ArticleMeta.model_validate_json(line) for line in _lines(folder / "articles.jsonl")]
     except (OSError, ValueError, ValidationError) as exc:
-        raise IndexCorruptError(f"The index at {path} is damaged ({_brief(exc)}); {_REBUILD}.") from exc
+        raise IndexCorruptError(
+            f"The index at {path} is damaged ({_brief(exc)}); {_REBUILD}."
+        ) from exc
 
 
 def exists(path: Path) -> bool:
@@ -139,7 +145,9 @@ def exists(path: Path) -> bool:
 
 def live_folder(path: Path) -> Path:
     if not path.exists():
-        raise IndexMissingError(f"There is no index at {path} yet; run `newsbot reindex` to build it.")
+        raise IndexMissingError(
+            f"There is no index at {path} yet; run `newsbot reindex` to build it."
+        )
     try:
         name = (path / "CURRENT").read_text(encoding="utf-8").strip()
     except FileNotFoundError:
@@ -147,10 +155,14 @@ def live_folder(path: Path) -> Path:
             f"{path} holds no newsbot index (no CURRENT file); run `newsbot reindex` to build one."
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise IndexCorruptError(f"The index at {path} is damaged ({_brief(exc)}); {_REBUILD}.") from exc
+        raise IndexCorruptError(
+            f"The index at {path} is damaged ({_brief(exc)}); {_REBUILD}."
+        ) from exc
     folder = path / "snapshots" / name
     if not name or "/" in name or not folder.is_dir():
-        raise IndexCorruptError(f"The index at {path} names a missing snapshot '{name}'; {_REBUILD}.")
+        raise IndexCorruptError(
+            f"The index at {path} names a missing snapshot '{name}'; {_REBUILD}."
+        )
     return folder
 
 
@@ -203,7 +215,10 @@ def _check_consistent(
         (len(vocab) == c.terms, "vocab.json"),
         (len(postings.offsets) == c.terms + 1, "offsets.npy"),
         (len(postings.base) == c.terms, "base.npy"),
-        (len(postings.docs) == len(postings.weights) == len(postings.tfs) == c.postings, "postings"),
+        (
+            len(postings.docs) == len(postings.weights) == len(postings.tfs) == c.postings,
+            "postings",
+        ),
         (len(doc_len) == c.passages == len(passages), "passages"),
         (len(articles) == c.articles, "articles.jsonl"),
         (c.terms == 0 or int(postings.offsets[-1]) == c.postings, "offsets.npy"),
@@ -231,8 +246,12 @@ def _write_files(snapshot: Snapshot, folder: Path) -> None:
             np.save(fh, np.ascontiguousarray(array), allow_pickle=False)
             _flush(fh)
     _write_text(folder / "vocab.json", json.dumps(vocab, ensure_ascii=False))
-    _write_text(folder / "articles.jsonl", "".join(a.model_dump_json() + "\n" for a in snapshot.articles))
-    _write_text(folder / "passages.jsonl", "".join(p.model_dump_json() + "\n" for p in snapshot.passages))
+    _write_text(
+        folder / "articles.jsonl", "".join(a.model_dump_json() + "\n" for a in snapshot.articles)
+    )
+    _write_text(
+        folder / "passages.jsonl", "".join(p.model_dump_json() + "\n" for p in snapshot.passages)
+    )
     files = {f.name: f.stat().st_size for f in sorted(folder.iterdir())}
     manifest = snapshot.manifest.model_copy(update={"files": files})
     _write_text(folder / "manifest.json", manifest.model_dump_json(indent=2))

@@ -78,7 +78,9 @@ def to_article(raw: RawArticle, origin: str) -> Article | Problem:
     text = clean_text(raw.text)
     title = clean_line(raw.title or "")
     if not text:
-        return Problem(origin=origin, reason="no article text after cleaning (empty or only page furniture)")
+        return Problem(
+            origin=origin, reason="no article text after cleaning (empty or only page furniture)"
+        )
     url = raw.url.strip() if raw.url and raw.url.strip() else None
     key = canonical_url(url) if url else "sha256:" + content_hash(text)
     return Article(
@@ -127,7 +129,9 @@ def _load_file(path: Path) -> Iterator[Article | Problem]:
             return
         suffix = path.suffix.lower()
         if suffix not in JSONL_SUFFIXES and size > MAX_ARTICLE_BYTES:
-            yield Problem(origin=origin, reason=f"the file is {size:,} bytes, too large for one article")
+            yield Problem(
+                origin=origin, reason=f"the file is {size:,} bytes, too large for one article"
+            )
             return
         data = path.read_bytes()
         text = data.decode("utf-8-sig")

@@ -39,7 +39,9 @@ _DATE = re.compile(
     rf"\b(?:(?:on |in |by )?(?:{_MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?|\d{{1,2}}\s+{_MONTHS}(?:\s+\d{{4}})?|{_MONTHS}\s+\d{{4}}|(?:the )?end of \d{{4}}|(?:early |late |mid-?)?(?:19|20)\d{{2}})|(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)|(?:last|next|this) (?:week|month|year))\b"
 )
 _NAME = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+(?:of |de |von |van |the |al-)?[A-Z][\w'’.-]*)*")
-_SENTENCE_START_WORDS = frozenset("The A An In On At By For But And It He She They This That These Those".split())
+_SENTENCE_START_WORDS = frozenset(
+    "The A An In On At By For But And It He She They This That These Those".split()
+)
 
 
 def question_type(question: str) -> QuestionType:
@@ -49,7 +51,9 @@ def question_type(question: str) -> QuestionType:
     return QuestionType.THING
 
 
-def find_span(sentence: str, question: str, kind: QuestionType, analyzer: Analyzer) -> tuple[int, int] | None:
+def find_span(
+    sentence: str, question: str, kind: QuestionType, analyzer: Analyzer
+) -> tuple[int, int] | None:
     """The character span of ``sentence`` that answers ``question``, or None if none stands out."""
     asked = set(analyzer.terms(question))
     if kind is QuestionType.NUMBER:
@@ -77,21 +81,25 @@ def _best_number(sentence: str, asked: set[str], analyzer: Analyzer) -> tuple[in
                 score = 2.0
         if re.fullmatch(r"(?:19|20)\d{2}", number):
             score -= 1.5  # a bare year is rarely the count asked for
-        if not number[0].isdigit() and not number[0] in "$€£":
+        if not number[0].isdigit() and number[0] not in "$€£":
             score += 0.3  # a qualified figure ("almost 600,000") is the headline number
         if best is None or score > best[0]:
             best = (score, start, end)
     return (best[1], best[2]) if best else None
 
 
-def _first_new(pattern: re.Pattern[str], sentence: str, asked: set[str], analyzer: Analyzer) -> tuple[int, int] | None:
+def _first_new(
+    pattern: re.Pattern[str], sentence: str, asked: set[str], analyzer: Analyzer
+) -> tuple[int, int] | None:
     for match in pattern.finditer(sentence):
         if not set(analyzer.terms(match.group())) <= asked:
             return match.span()
     return None
 
 
-def _best_name(sentence: str, asked: set[str], analyzer: Analyzer, prefer_multiword: bool) -> tuple[int, int] | None:
+def _best_name(
+    sentence: str, asked: set[str], analyzer: Analyzer, prefer_multiword: bool
+) -> tuple[int, int] | None:
     best: tuple[float, int, int] | None = None
     for match in _NAME.finditer(sentence):
         words = match.group().split()

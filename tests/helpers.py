@@ -17,7 +17,9 @@ def shared_path(*parts: str) -> Path:
     """A path under ../shared, or skip the test when this checkout has none (a user's clone)."""
     path = SHARED.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"{path} is absent: ../shared comes with the team's workspace, not with a clone")
+        pytest.skip(
+            f"{path} is absent: ../shared comes with the team's workspace, not with a clone"
+        )
     return path
 
 

@@ -69,9 +69,14 @@ def test_not_found_says_so_with_the_reindex_time(tmp_path: Path) -> None:
 def test_questions_file_gives_one_json_line_per_question(tmp_path: Path) -> None:
     questions = tmp_path / "q.jsonl"
     questions.write_text(
-        json.dumps({"id": "a", "question": QUESTION}) + "\n"
-        + json.dumps({"id": "b", "question": "Who won the Women's World Cup?", "asked": "2023-09-01"}) + "\n"
-        + json.dumps({"id": "c", "question": "   "}) + "\n",
+        json.dumps({"id": "a", "question": QUESTION})
+        + "\n"
+        + json.dumps(
+            {"id": "b", "question": "Who won the Women's World Cup?", "asked": "2023-09-01"}
+        )
+        + "\n"
+        + json.dumps({"id": "c", "question": "   "})
+        + "\n",
         encoding="utf-8",
     )
     result = run("ask", "--questions", str(questions), "--json")
@@ -103,7 +108,9 @@ def test_reindex_uses_the_configured_sources_and_reports_counts(tmp_path: Path) 
 def test_index_option_points_at_another_index(tmp_path: Path) -> None:
     write_corpus(tmp_path / "news")
     config = _config(tmp_path, '[[sources]]\npath = "news"\n')
-    assert run("reindex", "--config", str(config), "--index", str(tmp_path / "other")).returncode == 0
+    assert (
+        run("reindex", "--config", str(config), "--index", str(tmp_path / "other")).returncode == 0
+    )
     result = run("ask", "--index", str(tmp_path / "other"), "Who won the league?")
     assert result.returncode == 0 and "Sport Daily" in result.stdout
 
@@ -111,11 +118,27 @@ def test_index_option_points_at_another_index(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "config_text", "expected"),
     [
-        (["ask", "--config", "missing.toml", "x"], None, "The config file missing.toml does not exist"),
+        (
+            ["ask", "--config", "missing.toml", "x"],
+            None,
+            "The config file missing.toml does not exist",
+        ),
         (["ask", "--config", "newsbot.toml", "x"], "[index\npath=1", "is not valid TOML"),
-        (["reindex", "--config", "newsbot.toml"], "[chunking]\nwords = \"many\"\n", "Bad setting chunking.words"),
-        (["reindex", "--config", "newsbot.toml"], "[chunking]\nwordz = 10\n", "chunking.wordz in newsbot.toml: is not a known setting"),
-        (["reindex", "--config", "newsbot.toml"], "[[sources]]\n", "needs exactly one of path, feed or url"),
+        (
+            ["reindex", "--config", "newsbot.toml"],
+            '[chunking]\nwords = "many"\n',
+            "Bad setting chunking.words",
+        ),
+        (
+            ["reindex", "--config", "newsbot.toml"],
+            "[chunking]\nwordz = 10\n",
+            "chunking.wordz in newsbot.toml: is not a known setting",
+        ),
+        (
+            ["reindex", "--config", "newsbot.toml"],
+            "[[sources]]\n",
+            "needs exactly one of path, feed or url",
+        ),
         (["ask", ""], None, "The question is empty"),
         (["ask", "x " * 400], None, "keep it under 500 characters"),
         (["ask", "--index", "no-such-index", "GPUs?"], None, "There is no index at"),
@@ -123,7 +146,9 @@ def test_index_option_points_at_another_index(tmp_path: Path) -> None:
         (["eval", "no-such-folder"], None, "no-such-folder has no articles.jsonl"),
     ],
 )
-def test_bad_input_gets_one_clear_sentence(tmp_path: Path, args: list[str], config_text: str | None, expected: str) -> None:
+def test_bad_input_gets_one_clear_sentence(
+    tmp_path: Path, args: list[str], config_text: str | None, expected: str
+) -> None:
     if config_text is not None:
         _config(tmp_path, config_text)
     result = run(*args, cwd=tmp_path)

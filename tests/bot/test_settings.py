@@ -15,9 +15,13 @@ def test_the_example_config_loads_and_documents_every_section() -> None:
     for section, model in Settings.model_fields.items():
         assert f"[{section}]" in text or f"[[{section}]]" in text
         sub = model.annotation
-        fields = getattr(sub, "model_fields", None) or getattr(getattr(sub, "__args__", [None])[0], "model_fields", {})
+        fields = getattr(sub, "model_fields", None) or getattr(
+            getattr(sub, "__args__", [None])[0], "model_fields", {}
+        )
         for name in fields:
-            assert f"{name} =" in text or f"{name}  =" in text or f"# {name}" in text, f"{section}.{name} undocumented"
+            assert f"{name} =" in text or f"{name}  =" in text or f"# {name}" in text, (
+                f"{section}.{name} undocumented"
+            )
 
 
 def test_the_example_values_are_the_defaults() -> None:
@@ -38,6 +42,6 @@ def test_no_config_means_the_bundled_sample_news(tmp_path: Path) -> None:
 
 def test_a_bad_value_names_its_field(tmp_path: Path) -> None:
     path = tmp_path / "c.toml"
-    path.write_text("[bm25]\nvariant = \"best\"\n")
+    path.write_text('[bm25]\nvariant = "best"\n')
     with pytest.raises(ConfigError, match=r"Bad setting bm25.variant in .*c.toml"):
         load_settings(path)

@@ -2,7 +2,9 @@ from index.analyzer import Analyzer, AnalyzerConfig
 
 
 def test_numbers_and_model_names_stay_whole() -> None:
-    terms = Analyzer().terms("Meta will have almost 600,000 H100 GPUs in 2024, up 3.5% from GPT-4 era")
+    terms = Analyzer().terms(
+        "Meta will have almost 600,000 H100 GPUs in 2024, up 3.5% from GPT-4 era"
+    )
     assert "600000" in terms
     assert "h100" in terms
     assert "2024" in terms

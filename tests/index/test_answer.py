@@ -13,7 +13,9 @@ from tests.corpus import write_corpus
 
 @pytest.fixture
 def answerer(tmp_path: Path) -> Answerer:
-    return Answerer(Searcher(build_snapshot(load_sources([write_corpus(tmp_path / "news")]).articles)))
+    return Answerer(
+        Searcher(build_snapshot(load_sources([write_corpus(tmp_path / "news")]).articles))
+    )
 
 
 def test_how_many_highlights_the_number(answerer: Answerer) -> None:

@@ -11,7 +11,9 @@ from index.bm25 import BM25Params, build_postings
 RANK_BM25 = {"okapi": BM25Okapi, "plus": BM25Plus, "l": BM25L}
 WORDS = [f"w{i}" for i in range(40)]
 
-corpora = st.lists(st.lists(st.sampled_from(WORDS), min_size=1, max_size=30), min_size=1, max_size=40)
+corpora = st.lists(
+    st.lists(st.sampled_from(WORDS), min_size=1, max_size=30), min_size=1, max_size=40
+)
 queries = st.lists(st.sampled_from([*WORDS, "absent"]), min_size=1, max_size=6)
 
 
@@ -31,7 +33,9 @@ def _postings(corpus: list[list[str]], params: BM25Params):
     k1=st.floats(0.3, 3.0),
     b=st.floats(0.0, 1.0),
 )
-def test_scores_equal_rank_bm25(variant: str, corpus: list[list[str]], query: list[str], k1: float, b: float) -> None:
+def test_scores_equal_rank_bm25(
+    variant: str, corpus: list[list[str]], query: list[str], k1: float, b: float
+) -> None:
     params = BM25Params(variant=variant, k1=k1, b=b)
     reference = RANK_BM25[variant](corpus, k1=k1, b=b).get_scores(query)
     postings, vocab = _postings(corpus, params)
@@ -43,7 +47,9 @@ def test_scores_equal_rank_bm25(variant: str, corpus: list[list[str]], query: li
 def test_okapi_floors_terms_in_most_passages_like_rank_bm25() -> None:
     corpus = [["common", "a"], ["common", "b"], ["common", "c"], ["common", "d"], ["e"], ["f"]]
     params = BM25Params(variant="okapi")
-    reference = BM25Okapi(corpus, k1=params.k1, b=params.b, epsilon=params.epsilon).get_scores(["common"])
+    reference = BM25Okapi(corpus, k1=params.k1, b=params.b, epsilon=params.epsilon).get_scores(
+        ["common"]
+    )
     postings, vocab = _postings(corpus, params)
     np.testing.assert_allclose(postings.scores([vocab["common"]]), reference, rtol=1e-6)
     assert (reference[:4] > 0).all()  # the epsilon floor, not the negative raw IDF

@@ -7,7 +7,10 @@ def test_trailing_page_furniture_is_dropped() -> None:
 
 
 def test_furniture_glued_to_a_paragraph_by_one_newline_is_dropped() -> None:
-    assert clean_text("Real sentence here.\nAdvertisement\nMore of it.") == "Real sentence here.\n\nMore of it."
+    assert (
+        clean_text("Real sentence here.\nAdvertisement\nMore of it.")
+        == "Real sentence here.\n\nMore of it."
+    )
 
 
 def test_a_sentence_that_merely_mentions_furniture_words_is_kept() -> None:

@@ -30,7 +30,9 @@ def test_round_trip_keeps_every_part(built: snapshot.Snapshot, tmp_path: Path) -
     assert loaded.manifest.analyzer == built.manifest.analyzer
     np.testing.assert_array_equal(loaded.postings.weights, built.postings.weights)
     question = "How many GPUs will Meta have?"
-    assert [h.text for h in Searcher(loaded).search(question)] == [h.text for h in Searcher(built).search(question)]
+    assert [h.text for h in Searcher(loaded).search(question)] == [
+        h.text for h in Searcher(built).search(question)
+    ]
 
 
 def test_files_are_plain_numpy_and_json(built: snapshot.Snapshot, tmp_path: Path) -> None:
@@ -41,7 +43,9 @@ def test_files_are_plain_numpy_and_json(built: snapshot.Snapshot, tmp_path: Path
     assert not any(p.suffix in {".pkl", ".pickle"} for p in folder.iterdir())
 
 
-def test_a_new_save_replaces_the_old_snapshot_and_cleans_up(built: snapshot.Snapshot, tmp_path: Path) -> None:
+def test_a_new_save_replaces_the_old_snapshot_and_cleans_up(
+    built: snapshot.Snapshot, tmp_path: Path
+) -> None:
     first = snapshot.save(built, tmp_path / "idx")
     second = snapshot.save(built, tmp_path / "idx")
     assert _live(tmp_path / "idx") == second
@@ -83,14 +87,19 @@ def test_wrong_version_says_to_reindex(built: snapshot.Snapshot, tmp_path: Path)
 @pytest.mark.parametrize(
     ("damage", "expected"),
     [
-        (lambda f: (f / "weights.npy").write_bytes((f / "weights.npy").read_bytes()[:-8]), "weights.npy is"),
+        (
+            lambda f: (f / "weights.npy").write_bytes((f / "weights.npy").read_bytes()[:-8]),
+            "weights.npy is",
+        ),
         (lambda f: (f / "docs.npy").unlink(), "docs.npy"),
         (lambda f: (f / "manifest.json").write_text("{not json"), "unreadable manifest"),
         (lambda f: (f / "passages.jsonl").write_text('{"article": 0}\n'), "passages.jsonl"),
         (lambda f: (f / "vocab.json").write_text('["x"]'), "vocab.json"),
     ],
 )
-def test_corrupt_files_say_what_is_wrong(built: snapshot.Snapshot, tmp_path: Path, damage, expected: str) -> None:
+def test_corrupt_files_say_what_is_wrong(
+    built: snapshot.Snapshot, tmp_path: Path, damage, expected: str
+) -> None:
     folder = snapshot.save(built, tmp_path / "idx")
     damage(folder)
     with pytest.raises(IndexCorruptError) as err:

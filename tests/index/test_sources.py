@@ -68,7 +68,10 @@ def test_tracking_parameters_do_not_make_a_second_article(tmp_path: Path) -> Non
 
 
 def test_identical_text_without_urls_is_kept_once(tmp_path: Path) -> None:
-    write_corpus(tmp_path, {"a.txt": "Title A\nThe same words here.", "b.txt": "Title B\nThe  same words HERE."})
+    write_corpus(
+        tmp_path,
+        {"a.txt": "Title A\nThe same words here.", "b.txt": "Title B\nThe  same words HERE."},
+    )
     result = load_sources([tmp_path])
     assert len(result.articles) == 1
 
@@ -77,7 +80,9 @@ def test_empty_and_unreadable_files_are_reported_and_the_rest_loaded(tmp_path: P
     write_corpus(tmp_path)
     (tmp_path / "empty.txt").write_text("", encoding="utf-8")
     (tmp_path / "binary.txt").write_bytes(b"\xff\xfe\x00\x81garbage")
-    (tmp_path / "furniture.txt").write_text("Title\n\nAdvertisement\n\nNext story loading loading..", encoding="utf-8")
+    (tmp_path / "furniture.txt").write_text(
+        "Title\n\nAdvertisement\n\nNext story loading loading..", encoding="utf-8"
+    )
     result = load_sources([tmp_path])
     reasons = {Path(p.origin).name: p.reason for p in result.problems}
     assert reasons["empty.txt"] == "the file is empty"
