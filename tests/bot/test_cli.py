@@ -173,3 +173,33 @@ def test_every_command_has_help(command: list[str]) -> None:
     result = run(*command, "--help")
     assert result.returncode == 0
     assert "usage: newsbot" in result.stdout
+
+
+def test_reindex_draws_a_progress_bar_on_a_terminal_only(tmp_path: Path) -> None:
+    import os
+    import pty
+
+    main_fd, child_fd = pty.openpty()
+    proc = subprocess.run(
+        [newsbot_command(), "reindex", "--index", str(tmp_path / "idx")],
+        stdout=subprocess.PIPE,
+        stderr=child_fd,
+        env=child_env(),
+        timeout=120,
+        check=False,
+    )
+    os.close(child_fd)
+    drawn = b""
+    while True:
+        try:
+            chunk = os.read(main_fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    os.close(main_fd)
+    assert proc.returncode == 0
+    assert "Indexing" in drawn.decode() and "12/12" in drawn.decode()
+    piped = run("reindex", "--index", str(tmp_path / "idx"))
+    assert "Indexing" not in piped.stderr  # no bar when stderr is not a terminal
