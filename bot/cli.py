@@ -104,6 +104,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="write each question's answer and passages as JSONL (score.py reads it)",
     )
     p.set_defaults(handler=cmd_eval)
+
+    p = commands.add_parser(
+        "run",
+        parents=[common],
+        help="start the Discord bot",
+        description="Start the Discord bot. The token is read from the environment variable named by [discord] token_env (DISCORD_TOKEN by default).",
+    )
+    p.set_defaults(handler=cmd_run)
+
+    p = commands.add_parser(
+        "sync-commands",
+        parents=[common],
+        help="register the slash commands with Discord",
+        description="Register the slash commands: with the guilds in [discord] guild_ids, or globally when there are none.",
+    )
+    p.set_defaults(handler=cmd_sync_commands)
     return parser
 
 
@@ -158,6 +174,20 @@ def cmd_eval(args: argparse.Namespace) -> int:
     for name in METRICS:
         print(f"{name:<18}{metrics[name]:.3f}")
     print(f"{'questions':<18}{len(records)}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bot import launcher  # imports discord; the other commands do not need it
+
+    return launcher.run(load_settings(args.config, args.index))
+
+
+def cmd_sync_commands(args: argparse.Namespace) -> int:
+    from bot import launcher
+
+    synced = launcher.sync_commands(load_settings(args.config, args.index))
+    print(f"Synced the slash commands: {', '.join(synced)}.")
     return 0
 
 

@@ -18,8 +18,7 @@ def render_answer(answer: Answer, *, color: bool, sources: int = 3) -> str:
     else:
         marked = f"{s.text[: s.start]}**{s.highlight}**{s.text[s.end :]}"
     lines = [marked, "", "Sources:"]
-    cited = [s.hit] + [h for h in answer.passages if h.article.id != s.hit.article.id]
-    for number, hit in enumerate(_distinct_articles(cited)[:sources], start=1):
+    for number, hit in enumerate(answer.sources(sources), start=1):
         lines.append(f"  {number}. {citation(hit)}")
         if hit.article.url:
             lines.append(f"     {hit.article.url}")
@@ -53,13 +52,3 @@ def render_report(report: ReindexReport) -> str:
         lines.append(f"Skipped {len(report.problems)} source(s):")
         lines.extend(f"  {p.origin}: {p.reason}" for p in report.problems)
     return "\n".join(lines)
-
-
-def _distinct_articles(hits: list[Hit]) -> list[Hit]:
-    seen: set[str] = set()
-    out = []
-    for hit in hits:
-        if hit.article.id not in seen:
-            seen.add(hit.article.id)
-            out.append(hit)
-    return out

@@ -84,6 +84,17 @@ class Answer(BaseModel):
     def found(self) -> bool:
         return self.sentence is not None
 
+    def sources(self, limit: int) -> list[Hit]:
+        """The passages to cite: the answer's own first, then one per other article."""
+        first = [self.sentence.hit] if self.sentence else []
+        seen: set[str] = set()
+        cited = []
+        for hit in first + self.passages:
+            if hit.article.id not in seen:
+                seen.add(hit.article.id)
+                cited.append(hit)
+        return cited[:limit]
+
     def to_record(self) -> dict[str, object]:
         """The JSON shape of ``newsbot ask --json``, which ../shared/eval/score.py also reads."""
         answer = None

@@ -1,0 +1,141 @@
+"""The Discord bot class: intents, safe defaults, extensions, and deliberate command sync."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+from typing import Any, Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discord_errors import report_app_command_error
+from bot.settings import Settings
+from index.service import NewsService
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = ("bot.cogs.ask", "bot.cogs.admin", "bot.cogs.info")
+SyncMode = Literal["if-changed", "always"]
+
+
+def intents_for(settings: Settings) -> discord.Intents:
+    """Only what the bot uses. Message content is privileged: asked for only with answer channels."""
+    intents = discord.Intents.none()
+    intents.guilds = True
+    intents.guild_messages = True
+    intents.message_content = bool(settings.discord.answer_channels)
+    return intents
+
+
+class NewsBot(commands.Bot):
+    def __init__(
+        self,
+        settings: Settings,
+        service: NewsService,
+        *,
+        sync: SyncMode = "if-changed",
+        **options: Any,
+    ) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,  # required by commands.Bot; no text commands exist
+            help_command=None,
+            intents=intents_for(settings),
+            # Article text is untrusted: nothing the bot sends may ever ping anyone.
+            allowed_mentions=discord.AllowedMentions.none(),
+            **options,
+        )
+        self.settings = settings
+        self.service = service
+        self.sync_mode = sync
+        self.synced: list[str] = []
+
+    async def setup_hook(self) -> None:
+        for extension in EXTENSIONS:
+            try:
+                await self.load_extension(extension)
+            except Exception:
+                log.exception("Failed to load extension %s", extension)
+        self.tree.on_error = report_app_command_error  # type: ignore[method-assign]
+        await self.sync_commands()
+
+    async def on_message(self, message: discord.Message) -> None:
+        """Questions are handled by the ask cog's listener; there are no prefix commands."""
+
+    async def sync_commands(self) -> None:
+        """Sync to the configured guilds, or globally when none are configured; never both.
+
+        With ``if-changed`` (every start) it syncs only when the declared commands differ from
+        the last sync recorded on disk, so restarts do not hit Discord's sync rate limits.
+        """
+        guild_ids = self.settings.discord.guild_ids
+        scope = "guilds:" + ",".join(map(str, sorted(guild_ids))) if guild_ids else "global"
+        payload = [cmd.to_dict(self.tree) for cmd in self.tree.get_commands()]
+        digest = hashlib.sha256(json.dumps([scope, payload], sort_keys=True).encode()).hexdigest()
+        state = self._sync_state_path()
+        recorded = _read_json(state)
+        key = str(self.application_id)
+        if self.sync_mode == "if-changed" and recorded.get(key) == digest:
+            log.info("Application commands unchanged since the last sync; not syncing")
+            return
+        if guild_ids:
+            for guild_id in guild_ids:
+                guild = discord.Object(id=guild_id)
+                self.tree.copy_global_to(guild=guild)
+                await self.tree.sync(guild=guild)
+                self.synced.append(f"guild {guild_id}")
+        else:
+            await self.tree.sync()
+            self.synced.append("global")
+        recorded[key] = digest
+        _write_json(state, recorded)
+        log.info("Synced application commands (%s)", scope)
+
+    def _sync_state_path(self) -> Path:
+        index = self.settings.index.path
+        return index.with_name(index.name + ".command-sync.json")
+
+
+def is_admin(interaction: discord.Interaction, settings: Settings) -> bool:
+    """Manage Server, or one of the configured admin roles; checked in code on every call,
+    because server admins can change a command's default permissions."""
+    user = interaction.user
+    if not isinstance(user, discord.Member):
+        return False
+    if interaction.permissions.manage_guild:
+        return True
+    allowed = set(settings.discord.admin_role_ids)
+    return any(role.id in allowed for role in user.roles)
+
+
+def admin_only() -> Any:
+    """The real check plus the default permission, applied together so they cannot drift."""
+
+    def decorator(func: Any) -> Any:
+        async def predicate(interaction: discord.Interaction) -> bool:
+            if not is_admin(interaction, interaction.client.settings):  # type: ignore[attr-defined]
+                raise app_commands.MissingPermissions(["manage_guild"])
+            return True
+
+        func = app_commands.check(predicate)(func)
+        return app_commands.default_permissions(manage_guild=True)(func)
+
+    return decorator
+
+
+def _read_json(path: Path) -> dict[str, str]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _write_json(path: Path, data: dict[str, str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data), encoding="utf-8")
+    tmp.replace(path)

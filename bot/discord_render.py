@@ -1,0 +1,198 @@
+"""Answers and reports as Discord embed payloads (plain dicts), always within Discord's limits.
+
+Article text is untrusted: it is escaped for Discord markdown, and the client is created with
+``AllowedMentions.none()`` so that even an unescaped "@everyone" pings no one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from discord.utils import escape_markdown, escape_mentions
+
+from index.dates import format_date
+from index.models import Answer, Hit
+from index.reindex import ReindexReport
+from index.service import IndexStatus
+
+CONTENT_LIMIT = 2000
+TITLE_LIMIT = 256
+DESCRIPTION_LIMIT = 4096
+FIELD_NAME_LIMIT = 256
+FIELD_VALUE_LIMIT = 1024
+FOOTER_LIMIT = 2048
+TOTAL_LIMIT = 6000
+MAX_SOURCES = 3
+ELLIPSIS = "…"
+BLUE, GREY, GREEN = 0x3B82F6, 0x9CA3AF, 0x22C55E
+
+Embed = dict[str, object]
+
+
+def clip(text: str, limit: int) -> str:
+    """Cut at a word boundary so the result, ellipsis included, fits in ``limit`` characters."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - len(ELLIPSIS)]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip() + ELLIPSIS
+
+
+def clean(text: str) -> str:
+    """Untrusted text made inert: markdown escaped, mention syntax broken."""
+    return escape_mentions(escape_markdown(text))
+
+
+def answer_embed(answer: Answer) -> Embed:
+    if answer.sentence is None:
+        return not_found_embed(answer)
+    s = answer.sentence
+    description = _marked(s.text[: s.start], s.highlight, s.text[s.end :], DESCRIPTION_LIMIT)
+    sources = "\n".join(
+        f"{n}. {_source_line(h)}" for n, h in enumerate(answer.sources(MAX_SOURCES), 1)
+    )
+    embed: Embed = {
+        "title": clip(clean(answer.question), TITLE_LIMIT),
+        "description": description,
+        "color": BLUE,
+        "fields": [{"name": "Sources", "value": clip(sources, FIELD_VALUE_LIMIT), "inline": False}],
+        "footer": {"text": _footer(answer)},
+    }
+    return fit(embed)
+
+
+def not_found_embed(answer: Answer) -> Embed:
+    return fit(
+        {
+            "title": clip(clean(answer.question), TITLE_LIMIT),
+            "description": "The indexed news does not cover this question, so there is no answer to give.",
+            "color": GREY,
+            "footer": {"text": _footer(answer)},
+        }
+    )
+
+
+def report_embed(report: ReindexReport) -> Embed:
+    lines = [
+        f"**{report.articles:,}** articles, **{report.passages:,}** passages",
+        f"{report.added:,} added, {report.removed:,} removed, {report.duplicates:,} duplicates skipped",
+        f"Took {report.seconds:.1f} s",
+    ]
+    embed: Embed = {"title": "Reindex complete", "description": "\n".join(lines), "color": GREEN}
+    if report.problems:
+        skipped = "\n".join(clean(f"{p.origin}: {p.reason}") for p in report.problems)
+        embed["fields"] = [
+            {
+                "name": f"Skipped {len(report.problems)}",
+                "value": clip(skipped, FIELD_VALUE_LIMIT),
+                "inline": False,
+            }
+        ]
+    return fit(embed)
+
+
+def status_embed(status: IndexStatus) -> Embed:
+    per_source = "\n".join(f"{clean(name)}: {count:,}" for name, count in status.per_source.items())
+    return fit(
+        {
+            "title": "Indexed news",
+            "description": (
+                f"**{status.articles:,}** articles in **{status.passages:,}** passages.\n"
+                f"Newest article: {format_date(status.newest)}. Last reindex: {_when(status.indexed_at)}."
+            ),
+            "color": BLUE,
+            "fields": [
+                {
+                    "name": "Articles per source",
+                    "value": clip(per_source or "none", FIELD_VALUE_LIMIT),
+                    "inline": False,
+                }
+            ],
+        }
+    )
+
+
+def help_embed() -> Embed:
+    return {
+        "title": "newsbot",
+        "description": (
+            "I answer questions about the news I have indexed, with the sentence that answers and its sources.\n\n"
+            "**/ask** `question` ask a question (or mention me with it)\n"
+            "**/sources** what is indexed and how fresh it is\n"
+            "**/reindex** refresh the news (Manage Server or an admin role)\n"
+            "**/help** this message"
+        ),
+        "color": BLUE,
+    }
+
+
+def message_text(text: str) -> str:
+    """Plain message content (errors, refusals), within the content limit."""
+    return clip(text, CONTENT_LIMIT)
+
+
+def embed_length(embed: Embed) -> int:
+    """What Discord counts toward the 6,000-character total of an embed."""
+    total = len(str(embed.get("title", ""))) + len(str(embed.get("description", "")))
+    total += len(str((embed.get("footer") or {}).get("text", "")))  # type: ignore[union-attr]
+    for field in embed.get("fields", []) or []:  # type: ignore[union-attr]
+        total += len(field["name"]) + len(field["value"])
+    return total
+
+
+def fit(embed: Embed) -> Embed:
+    """Shorten the description until the whole embed is within the total limit."""
+    excess = embed_length(embed) - TOTAL_LIMIT
+    if excess > 0:
+        description = str(embed.get("description", ""))
+        embed["description"] = clip(description, max(len(description) - excess, 1))
+    return embed
+
+
+def _marked(before: str, span: str, after: str, limit: int) -> str:
+    """``before **span** after``, escaped, trimmed around the span so the bold survives."""
+    span_text = clip(clean(span), limit // 2)
+    room = limit - len(span_text) - 4
+    before_text, after_text = clean(before), clean(after)
+    if len(before_text) + len(after_text) > room:
+        keep_before = min(len(before_text), room // 2)
+        after_text = clip(after_text, max(room - keep_before, 1))
+        before_text = _clip_left(before_text, room - len(after_text))
+    return f"{before_text}**{span_text}**{after_text}"
+
+
+def _clip_left(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    if limit <= len(ELLIPSIS):
+        return ""
+    cut = text[len(text) - limit + len(ELLIPSIS) :]
+    space = cut.find(" ")
+    if 0 <= space < limit // 2:
+        cut = cut[space:]
+    return ELLIPSIS + cut
+
+
+def _source_line(hit: Hit) -> str:
+    article = hit.article
+    parts = [f"**{clip(clean(article.title or '(untitled)'), 200)}**"]
+    if article.source:
+        parts.append(clip(clean(article.source), 80))
+    parts.append(format_date(article.published))
+    line = " · ".join(parts)
+    if article.url:
+        line += f"\n<{clip(article.url, 300)}>"
+    return line
+
+
+def _footer(answer: Answer) -> str:
+    return clip(
+        f"{answer.articles:,} articles indexed · last reindex {_when(answer.indexed_at)}",
+        FOOTER_LIMIT,
+    )
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "never"

@@ -1,0 +1,102 @@
+"""The live index behind a long-running front end: answers from the current snapshot while at
+most one reindex builds the next, then swaps it in."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from index import snapshot as snapshots
+from index.answer import AnswerConfig, Answerer
+from index.build import Progress
+from index.errors import IndexMissingError, NewsbotError
+from index.models import Answer
+from index.reindex import ReindexReport
+from index.search import Searcher
+
+Rebuild = Callable[[Progress | None], ReindexReport]
+
+
+class ReindexRunningError(NewsbotError):
+    """A reindex was asked for while another one is still running."""
+
+
+class IndexStatus(BaseModel):
+    articles: int
+    passages: int
+    per_source: dict[str, int]
+    newest: datetime | None
+    indexed_at: datetime
+
+
+class NewsService:
+    """Thread-safe: ``answer`` may run in many worker threads while ``reindex`` runs in another."""
+
+    def __init__(
+        self, index_path: Path, rebuild: Rebuild, answer_config: AnswerConfig | None = None
+    ) -> None:
+        self.index_path = index_path
+        self._rebuild = rebuild
+        self._answer_config = answer_config or AnswerConfig()
+        self._answerer: Answerer | None = None
+        self._reindex_lock = threading.Lock()
+        self._reindex_started: float | None = None
+
+    def load(self) -> None:
+        """Load the index from disk, or build it first when there is none yet."""
+        if not snapshots.exists(self.index_path):
+            self.reindex()
+            return
+        self._answerer = Answerer(Searcher(snapshots.load(self.index_path)), self._answer_config)
+
+    @property
+    def reindexing(self) -> bool:
+        return self._reindex_lock.locked()
+
+    def answer(self, question: str) -> Answer:
+        answerer = self._answerer  # one read: a concurrent swap cannot mix two snapshots
+        if answerer is None:
+            raise IndexMissingError(
+                "The news index is not loaded yet; an admin can build it with /reindex."
+            )
+        return answerer.answer(question)
+
+    def reindex(self, progress: Progress | None = None) -> ReindexReport:
+        """Rebuild and swap in the new index; refuses at once if a rebuild is already running."""
+        if not self._reindex_lock.acquire(blocking=False):
+            started = time.monotonic() - (self._reindex_started or time.monotonic())
+            raise ReindexRunningError(
+                f"A reindex is already running (started {started:.0f} s ago); "
+                "questions are answered from the current index until it finishes."
+            )
+        try:
+            self._reindex_started = time.monotonic()
+            report = self._rebuild(progress)
+            fresh = Answerer(Searcher(snapshots.load(self.index_path)), self._answer_config)
+            self._answerer = fresh
+            return report
+        finally:
+            self._reindex_started = None
+            self._reindex_lock.release()
+
+    def status(self) -> IndexStatus:
+        answerer = self._answerer
+        if answerer is None:
+            raise IndexMissingError(
+                "The news index is not loaded yet; an admin can build it with /reindex."
+            )
+        snap = answerer.searcher.snapshot
+        dates = [a.published for a in snap.articles if a.published]
+        return IndexStatus(
+            articles=len(snap.articles),
+            passages=len(snap.passages),
+            per_source=dict(Counter(a.source or "unknown" for a in snap.articles).most_common()),
+            newest=max(dates) if dates else None,
+            indexed_at=snap.manifest.created_at,
+        )

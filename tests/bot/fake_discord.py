@@ -1,0 +1,391 @@
+"""A small fake Discord on 127.0.0.1: the REST routes and the gateway the bot uses, no more.
+
+The real discord.py client talks to it over real sockets. Every request is recorded; a route it
+does not know is answered 404 and recorded in ``unknown`` so a test can fail on it. It applies
+Discord's rules that matter to a bot: one acknowledgement per interaction within 3 seconds, and
+blank message content without the message-content intent unless the bot is mentioned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+APP_ID = "900000000000000001"
+BOT_ID = "900000000000000002"
+GUILD_ID = "900000000000000010"
+CHANNEL_ID = "900000000000000020"
+OTHER_CHANNEL_ID = "900000000000000021"
+ADMIN_ROLE_ID = "900000000000000030"
+MANAGE_GUILD = 1 << 5
+MESSAGE_CONTENT_INTENT = 1 << 15
+_ids = itertools.count(910000000000000000)
+
+BOT_USER = {
+    "id": BOT_ID,
+    "username": "newsbot",
+    "discriminator": "0",
+    "global_name": None,
+    "avatar": None,
+    "bot": True,
+}
+
+
+def user(user_id: int, name: str) -> dict[str, Any]:
+    return {
+        "id": str(user_id),
+        "username": name,
+        "discriminator": "0",
+        "global_name": name,
+        "avatar": None,
+    }
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    # Exactly "application/json": with "; charset=utf-8" discord.py reads the body as text.
+    return web.Response(
+        body=json.dumps(data).encode(), status=status, headers={"Content-Type": "application/json"}
+    )
+
+
+@dataclass
+class Sent:
+    """One request from the bot that carried a message or an embed."""
+
+    route: str
+    body: dict[str, Any]
+    at: float = field(default_factory=time.monotonic)
+
+
+class FakeDiscord:
+    def __init__(self, *, message_content_enabled: bool = True) -> None:
+        self.message_content_enabled = message_content_enabled
+        self.log: list[str] = []
+        self.unknown: list[str] = []
+        self.sent: list[Sent] = []
+        self.synced: dict[str, list[dict[str, Any]]] = {}
+        self.identify: dict[str, Any] | None = None
+        self.auth_headers: list[str] = []
+        self.acks: dict[str, list[dict[str, Any]]] = {}
+        self._interactions: dict[str, tuple[str, float]] = {}  # token -> (id, dispatched at)
+        self._ws: web.WebSocketResponse | None = None
+        self._zlib: Any = None
+        self._seq = 0
+        self._changed = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    # ----- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_get("/gateway", self._gateway)
+        app.router.add_route("*", "/{tail:.*}", self._rest)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def stop(self) -> None:
+        if self._ws is not None and not self._ws.closed:
+            await self._ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def api_base(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/v10"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/gateway"
+
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 15.0) -> None:
+        """Wait until ``predicate`` holds; it is re-checked whenever the fake records something."""
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(predicate), timeout)
+
+    async def _record(self, entry: str) -> None:
+        self.log.append(entry)
+        async with self._changed:
+            self._changed.notify_all()
+
+    # ----- REST ------------------------------------------------------------------------------
+
+    async def _rest(self, request: web.Request) -> web.StreamResponse:
+        path = request.path.removeprefix("/api/v10")
+        method = request.method
+        body: dict[str, Any] = {}
+        if request.can_read_body:
+            if not request.content_type.startswith("application/json"):
+                return await self._unknown(f"{method} {path} ({request.content_type})")
+            body = await request.json()
+        parts = path.strip("/").split("/")
+        if not parts[0].startswith(("interactions", "webhooks")):
+            self.auth_headers.append(request.headers.get("Authorization", ""))
+        handler = self._route(method, parts)
+        if handler is None:
+            return await self._unknown(f"{method} {path}")
+        response = await handler(parts, body)
+        await self._record(f"{method} {'/'.join(parts[:2])}")
+        return response
+
+    def _route(self, method: str, parts: list[str]) -> Any:
+        match (method, parts):
+            case ("GET", ["users", "@me"]):
+                return self._me
+            case ("GET", ["oauth2", "applications", "@me"]):
+                return self._application
+            case ("PUT", ["applications", _, "commands"]) | (
+                "PUT",
+                ["applications", _, "guilds", _, "commands"],
+            ):
+                return self._sync
+            case ("GET", ["applications", _, "commands"]) | (
+                "GET",
+                ["applications", _, "guilds", _, "commands"],
+            ):
+                return self._get_commands
+            case ("POST", ["channels", _, "messages"]):
+                return self._channel_message
+            case ("POST", ["channels", _, "typing"]):
+                return self._typing
+            case ("POST", ["interactions", _, _, "callback"]):
+                return self._callback
+            case ("POST", ["webhooks", _, _]):
+                return self._followup
+            case ("PATCH", ["webhooks", _, _, "messages", "@original"]) | (
+                "GET",
+                ["webhooks", _, _, "messages", "@original"],
+            ):
+                return self._original
+        return None
+
+    async def _unknown(self, what: str) -> web.Response:
+        self.unknown.append(what)
+        await self._record(f"UNKNOWN {what}")
+        return _json({"message": "404: Not Found", "code": 0}, status=404)
+
+    async def _me(self, parts: list[str], body: dict[str, Any]) -> web.Response:
+        return _json(BOT_USER)
+
+    async def _application(self, parts: list[str], body: dict[str, Any]) -> web.Response:
+        return _json({
+            "id": APP_ID, "name": "newsbot", "description": "", "icon": None, "bot_public": True,
+            "bot_require_code_grant": False, "owner": user(1, "owner"), "verify_key": "00",
+            "flags": 0, "interactions_endpoint_url": None, "summary": "",
+        })  # fmt: skip
+
+    async def _sync(self, parts: list[str], body: Any) -> web.Response:
+        scope = parts[3] if parts[2] == "guilds" else "global"
+        commands = [
+            {**c, "id": str(next(_ids)), "application_id": APP_ID, "version": "1"} for c in body
+        ]
+        self.synced[scope] = commands
+        await self._record(f"SYNC {scope}")
+        return _json(commands)
+
+    async def _get_commands(self, parts: list[str], body: dict[str, Any]) -> web.Response:
+        return _json(self.synced.get(parts[3] if parts[2] == "guilds" else "global", []))
+
+    async def _channel_message(self, parts: list[str], body: dict[str, Any]) -> web.Response:
+        self.sent.append(Sent(f"channel {parts[1]}", body))
+        return _json(self._message(parts[1], body))
+
+    async def _typing(self, parts: list[str], body: dict[str, Any]) -> web.Response:
+        return web.Response(status=204)
+
+    async def _callback(self, parts: list[str], body: dict[str, Any]) -> web.Response:
+        interaction_id, token = parts[1], parts[2]
+        acks = self.acks.setdefault(token, [])
+        if acks:
+            return _json(
+                {"message": "Interaction has already been acknowledged.", "code": 40060}, status=400
+            )
+        dispatched = self._interactions.get(token, (interaction_id, time.monotonic()))[1]
+        if time.monotonic() - dispatched > 3.0:
+            return _json({"message": "Unknown interaction", "code": 10062}, status=404)
+        acks.append(body)
+        self.sent.append(Sent(f"callback {token}", body.get("data") or {}))
+        message = self._message(CHANNEL_ID, body.get("data") or {})
+        return _json({
+            "interaction": {"id": interaction_id, "type": 2, "response_message_id": message["id"],
+                            "response_message_loading": body.get("type") == 5,
+                            "response_message_ephemeral": bool((body.get("data") or {}).get("flags", 0) & 64)},
+            "resource": {"type": body.get("type"), "message": message},
+        })  # fmt: skip
+
+    async def _followup(self, parts: list[str], body: dict[str, Any]) -> web.Response:
+        self.sent.append(Sent(f"followup {parts[2]}", body))
+        return _json(self._message(CHANNEL_ID, body))
+
+    async def _original(self, parts: list[str], body: dict[str, Any]) -> web.Response:
+        if body:
+            self.sent.append(Sent(f"edit {parts[2]}", body))
+        return _json(self._message(CHANNEL_ID, body))
+
+    def _message(self, channel_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": str(next(_ids)), "channel_id": channel_id, "guild_id": GUILD_ID, "author": BOT_USER,
+            "content": body.get("content") or "", "timestamp": "2026-01-01T00:00:00+00:00",
+            "edited_timestamp": None, "tts": False, "mention_everyone": False, "mentions": [],
+            "mention_roles": [], "attachments": [], "embeds": body.get("embeds") or [],
+            "pinned": False, "type": 0, "flags": body.get("flags", 0),
+        }  # fmt: skip
+
+    # ----- gateway ---------------------------------------------------------------------------
+
+    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self._ws = ws
+        self._zlib = zlib.compressobj() if request.query.get("compress") == "zlib-stream" else None
+        await self._send({"op": 10, "d": {"heartbeat_interval": 41250}})
+        async for msg in ws:
+            if msg.type != WSMsgType.TEXT:
+                continue
+            payload = json.loads(msg.data)
+            if payload["op"] == 1:
+                await self._send({"op": 11})
+            elif payload["op"] == 2:
+                await self._identify(ws, payload["d"])
+        return ws
+
+    async def _identify(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> None:
+        self.identify = data
+        if data["intents"] & MESSAGE_CONTENT_INTENT and not self.message_content_enabled:
+            await ws.close(code=4014, message=b"Disallowed intent(s).")
+            return
+        await self.dispatch("READY", {
+            "v": 10, "user": BOT_USER, "guilds": [{"id": GUILD_ID, "unavailable": True}],
+            "session_id": "fake-session", "resume_gateway_url": self.gateway_url,
+            "application": {"id": APP_ID, "flags": 0}, "private_channels": [], "relationships": [],
+        })  # fmt: skip
+        await self._record("READY")
+        await self.dispatch("GUILD_CREATE", self._guild())
+
+    def _guild(self) -> dict[str, Any]:
+        everyone = {
+            "id": GUILD_ID,
+            "name": "@everyone",
+            "permissions": "1024",
+            "position": 0,
+            "color": 0,
+            "hoist": False,
+            "managed": False,
+            "mentionable": False,
+            "flags": 0,
+        }
+        admin = {**everyone, "id": ADMIN_ROLE_ID, "name": "news-admin", "position": 1}
+        channels = [
+            {
+                "id": cid,
+                "type": 0,
+                "name": name,
+                "position": i,
+                "guild_id": GUILD_ID,
+                "permission_overwrites": [],
+                "nsfw": False,
+                "parent_id": None,
+                "topic": None,
+            }
+            for i, (cid, name) in enumerate([(CHANNEL_ID, "news"), (OTHER_CHANNEL_ID, "chat")])
+        ]
+        return {
+            "id": GUILD_ID, "name": "Test guild", "icon": None, "owner_id": "1", "unavailable": False,
+            "roles": [everyone, admin], "emojis": [], "stickers": [], "features": [], "channels": channels,
+            "threads": [], "members": [_member(BOT_USER, [])], "member_count": 3, "large": False,
+            "voice_states": [], "presences": [], "stage_instances": [], "guild_scheduled_events": [],
+            "verification_level": 0, "default_message_notifications": 0, "explicit_content_filter": 0,
+            "mfa_level": 0, "premium_tier": 0, "system_channel_flags": 0, "preferred_locale": "en-US",
+            "joined_at": "2026-01-01T00:00:00+00:00", "nsfw_level": 0, "premium_progress_bar_enabled": False,
+        }  # fmt: skip
+
+    async def dispatch(self, event: str, data: dict[str, Any]) -> None:
+        self._seq += 1
+        await self._send({"op": 0, "t": event, "s": self._seq, "d": data})
+
+    async def _send(self, payload: dict[str, Any]) -> None:
+        assert self._ws is not None
+        raw = json.dumps(payload).encode()
+        if self._zlib is not None:
+            await self._ws.send_bytes(
+                self._zlib.compress(raw) + self._zlib.flush(zlib.Z_SYNC_FLUSH)
+            )
+        else:
+            await self._ws.send_str(raw.decode())
+
+    # ----- what users do ---------------------------------------------------------------------
+
+    async def slash(
+        self,
+        name: str,
+        options: dict[str, Any] | None = None,
+        *,
+        author: dict[str, Any] | None = None,
+        permissions: int = 0,
+        roles: list[str] | None = None,
+    ) -> str:
+        """A user runs a slash command; returns the interaction token to follow its replies."""
+        scope = GUILD_ID if GUILD_ID in self.synced else "global"
+        command = next(c for c in self.synced[scope] if c["name"] == name)
+        token = f"token-{next(_ids)}"
+        interaction_id = str(next(_ids))
+        self._interactions[token] = (interaction_id, time.monotonic())
+        await self.dispatch("INTERACTION_CREATE", {
+            "id": interaction_id, "application_id": APP_ID, "type": 2, "token": token, "version": 1,
+            "data": {"id": command["id"], "name": name, "type": 1, "guild_id": GUILD_ID,
+                     "options": [{"name": k, "type": 3, "value": v} for k, v in (options or {}).items()]},
+            "guild_id": GUILD_ID, "channel_id": CHANNEL_ID,
+            "channel": {"id": CHANNEL_ID, "type": 0, "guild_id": GUILD_ID, "name": "news", "position": 0,
+                        "permission_overwrites": [], "nsfw": False, "parent_id": None},
+            "member": {**_member(author or user(5001, "reader"), roles or []), "permissions": str(permissions)},
+            "app_permissions": "2147483647", "locale": "en-US", "guild_locale": "en-US",
+            "attachment_size_limit": 8388608, "entitlements": [], "authorizing_integration_owners": {}, "context": 0,
+        })  # fmt: skip
+        return token
+
+    async def say(
+        self,
+        content: str,
+        *,
+        channel_id: str = CHANNEL_ID,
+        author: dict[str, Any] | None = None,
+        mention_bot: bool = False,
+    ) -> str:
+        """A user posts a message; content is blanked as Discord would without the intent."""
+        assert self.identify is not None
+        has_intent = bool(self.identify["intents"] & MESSAGE_CONTENT_INTENT)
+        visible = content if (has_intent or mention_bot) else ""
+        message_id = str(next(_ids))
+        await self.dispatch("MESSAGE_CREATE", {
+            "id": message_id, "channel_id": channel_id, "guild_id": GUILD_ID,
+            "author": author or user(5001, "reader"), "member": {"roles": [], "joined_at": "2026-01-01T00:00:00+00:00", "deaf": False, "mute": False, "flags": 0},
+            "content": visible, "timestamp": "2026-01-01T00:00:00+00:00", "edited_timestamp": None,
+            "tts": False, "mention_everyone": False, "mentions": [BOT_USER] if mention_bot else [],
+            "mention_roles": [], "attachments": [], "embeds": [], "pinned": False, "type": 0, "flags": 0,
+        })  # fmt: skip
+        return message_id
+
+    def replies_to(self, token: str) -> list[Sent]:
+        return [s for s in self.sent if s.route.endswith(token)]
+
+
+def _member(u: dict[str, Any], roles: list[str]) -> dict[str, Any]:
+    return {
+        "user": u,
+        "roles": roles,
+        "joined_at": "2026-01-01T00:00:00+00:00",
+        "deaf": False,
+        "mute": False,
+        "flags": 0,
+    }
