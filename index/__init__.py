@@ -2,3 +2,5 @@
 
 Nothing here knows about Discord; the front ends in ``bot/`` call into it.
 """
+
+__version__ = "0.1.0"

@@ -5,19 +5,17 @@ A source that cannot be read is reported as a ``Problem`` and skipped; the other
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import ValidationError
 
-from index.clean import clean_line, clean_text
-from index.dates import parse_date
+from index.articles import Deduplicator, RawArticle, to_article
 from index.models import Article, Problem
-from index.urls import canonical_url
+from index.pages import extract_article
 
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown"})
 HTML_SUFFIXES = frozenset({".html", ".htm"})
@@ -34,35 +32,10 @@ class LoadResult:
     duplicates: int = 0
 
 
-class RawArticle(BaseModel):
-    """One article as a loader read it, before cleaning; also the schema of a JSONL line."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    url: str | None = None
-    title: str = ""
-    text: str
-    published: str | None = None
-    source: str = ""
-    authors: list[str] = []
-
-    @field_validator("url", "published", "source", "title", mode="before")
-    @classmethod
-    def _blank_is_none(cls, value: object) -> object:
-        return None if value is None else str(value)
-
-    @field_validator("authors", mode="before")
-    @classmethod
-    def _authors_list(cls, value: object) -> object:
-        if value is None:
-            return []
-        return [value] if isinstance(value, str) else value
-
-
 def load_sources(paths: Iterable[Path]) -> LoadResult:
     """Load every article under the given files and folders, deduplicated across all of them."""
     result = LoadResult()
-    seen = _Deduplicator()
+    seen = Deduplicator()
     for path in paths:
         for item in _load_path(Path(path)):
             if isinstance(item, Problem):
@@ -71,34 +44,6 @@ def load_sources(paths: Iterable[Path]) -> LoadResult:
                 result.duplicates += 1
     result.articles = seen.articles()
     return result
-
-
-def to_article(raw: RawArticle, origin: str) -> Article | Problem:
-    """Clean one raw article into the model, or say why it cannot be one."""
-    text = clean_text(raw.text)
-    title = clean_line(raw.title or "")
-    if not text:
-        return Problem(
-            origin=origin, reason="no article text after cleaning (empty or only page furniture)"
-        )
-    url = raw.url.strip() if raw.url and raw.url.strip() else None
-    key = canonical_url(url) if url else "sha256:" + content_hash(text)
-    return Article(
-        id=hashlib.sha256(key.encode()).hexdigest()[:16],
-        url=url,
-        title=title or _first_words(text),
-        text=text,
-        source=clean_line(raw.source) or _host(url),
-        published=parse_date(raw.published),
-        authors=tuple(clean_line(a) for a in raw.authors if clean_line(a)),
-        origin=origin,
-    )
-
-
-def content_hash(text: str) -> str:
-    """Hash of the words only, so whitespace or case changes do not make a new article."""
-    words = re.findall(r"\w+", text.casefold())
-    return hashlib.sha256(" ".join(words).encode()).hexdigest()
 
 
 def _load_path(path: Path) -> Iterator[Article | Problem]:
@@ -185,23 +130,7 @@ def _parse_text(text: str, origin: str) -> Article | Problem:
 
 
 def _parse_html(html: str, origin: str) -> Article | Problem:
-    import trafilatura  # imported here: it is slow to import and only HTML sources need it
-
-    doc = trafilatura.bare_extraction(html, with_metadata=True, favor_precision=True)
-    if doc is None or not (doc.text or "").strip():
-        return Problem(origin=origin, reason="no article text found in the HTML page")
-    lines = doc.text.split("\n")
-    if doc.title and lines and lines[0].strip() == doc.title.strip():
-        lines = lines[1:]
-    raw = RawArticle(
-        url=doc.url,
-        title=doc.title or "",
-        text="\n\n".join(lines),
-        published=doc.date,
-        source=doc.sitename or doc.hostname or "",
-        authors=[a.strip() for a in (doc.author or "").split(";")],
-    )
-    return to_article(raw, origin)
+    return extract_article(html, origin)
 
 
 def _parse_jsonl(text: str, origin: str) -> Iterator[Article | Problem]:
@@ -220,51 +149,3 @@ def _parse_jsonl(text: str, origin: str) -> Iterator[Article | Problem]:
             yield Problem(origin=where, reason=f"field '{field_name}': {first['msg'].lower()}")
             continue
         yield to_article(raw, where)
-
-
-class _Deduplicator:
-    """Keeps one article per canonical URL and per text; a newer version replaces an older one."""
-
-    def __init__(self) -> None:
-        self._by_key: dict[str, Article] = {}
-        self._key_of_hash: dict[str, str] = {}
-
-    def add(self, article: Article) -> bool:
-        """Add an article; return False when it duplicates one already held."""
-        digest = content_hash(article.text)
-        key = canonical_url(article.url) if article.url else "sha256:" + digest
-        existing_key = self._key_of_hash.get(digest)
-        if existing_key is not None and existing_key != key:
-            return False  # the same text under another URL
-        old = self._by_key.get(key)
-        if old is not None:
-            if _is_newer(article, old):
-                self._by_key[key] = article
-                self._key_of_hash[digest] = key
-            return False
-        self._by_key[key] = article
-        self._key_of_hash[digest] = key
-        return True
-
-    def articles(self) -> list[Article]:
-        return list(self._by_key.values())
-
-
-def _is_newer(candidate: Article, current: Article) -> bool:
-    if candidate.published and current.published:
-        return candidate.published > current.published
-    return candidate.published is not None and current.published is None
-
-
-def _first_words(text: str, count: int = 12) -> str:
-    words = text.split()
-    return " ".join(words[:count]) + (" …" if len(words) > count else "")
-
-
-def _host(url: str | None) -> str:
-    if not url:
-        return ""
-    from urllib.parse import urlsplit
-
-    host = (urlsplit(url).hostname or "").lower()
-    return host.removeprefix("www.")
