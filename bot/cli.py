@@ -8,9 +8,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.progress import ProgressBar
+from bot.progress import ProgressBar, RefreshBar
 from bot.render_text import render_answer, render_report
-from bot.settings import Settings, load_settings
+from bot.settings import Settings, load_settings, reindex_with
 from index import snapshot as snapshots
 from index.answer import Answerer
 from index.errors import NewsbotError
@@ -24,7 +24,7 @@ from index.evaluate import (
 )
 from index.models import Answer
 from index.question import clean_question
-from index.reindex import ReindexReport, reindex
+from index.reindex import ReindexReport
 from index.search import Searcher
 
 
@@ -192,13 +192,7 @@ def cmd_sync_commands(args: argparse.Namespace) -> int:
 
 
 def _reindex(settings: Settings) -> ReindexReport:
-    return reindex(
-        settings.source_paths(),
-        settings.index.path,
-        chunking=settings.chunking,
-        bm25=settings.bm25,
-        progress=ProgressBar("Indexing"),
-    )
+    return reindex_with(settings, RefreshBar())
 
 
 def _outcome_text(outcome: Answer | NewsbotError) -> str:

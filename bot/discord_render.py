@@ -12,7 +12,7 @@ from discord.utils import escape_markdown, escape_mentions
 
 from index.dates import format_date
 from index.models import Answer, Hit
-from index.reindex import ReindexReport
+from index.reindex import ProgressEvent, ReindexReport
 from index.service import IndexStatus
 
 CONTENT_LIMIT = 2000
@@ -75,9 +75,11 @@ def not_found_embed(answer: Answer) -> Embed:
 
 
 def report_embed(report: ReindexReport) -> Embed:
+    c = report.counts
     lines = [
         f"**{report.articles:,}** articles, **{report.passages:,}** passages",
-        f"{report.added:,} added, {report.removed:,} removed, {report.duplicates:,} duplicates skipped",
+        f"{c.new:,} added, {report.removed + report.pruned:,} removed, {c.updated:,} updated, {c.unchanged:,} unchanged",
+        f"{c.fetched:,} fetched, {c.failed:,} failed, {c.duplicates:,} duplicates skipped",
         f"Took {report.seconds:.1f} s",
     ]
     embed: Embed = {"title": "Reindex complete", "description": "\n".join(lines), "color": GREEN}
@@ -85,12 +87,22 @@ def report_embed(report: ReindexReport) -> Embed:
         skipped = "\n".join(clean(f"{p.origin}: {p.reason}") for p in report.problems)
         embed["fields"] = [
             {
-                "name": f"Skipped {len(report.problems)}",
+                "name": f"Problems ({len(report.problems)})",
                 "value": clip(skipped, FIELD_VALUE_LIMIT),
                 "inline": False,
             }
         ]
     return fit(embed)
+
+
+def progress_text(event: ProgressEvent) -> str:
+    c = event.counts
+    if event.stage == "collecting":
+        return (
+            f"Reindexing… fetching {event.done:,}/{event.total:,} items "
+            f"({c.new:,} new, {c.updated:,} updated, {c.unchanged:,} unchanged, {c.failed:,} failed)"
+        )
+    return f"Reindexing… {event.stage} {event.done:,}/{event.total:,}"
 
 
 def status_embed(status: IndexStatus) -> Embed:

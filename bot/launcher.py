@@ -15,9 +15,8 @@ import aiohttp
 import discord
 
 from bot.discord_client import NewsBot, SyncMode
-from bot.settings import ConfigError, Settings
-from index.build import Progress
-from index.reindex import ReindexReport, reindex
+from bot.settings import ConfigError, Settings, reindex_with
+from index.reindex import RefreshProgress, ReindexReport
 from index.service import NewsService, Rebuild
 
 log = logging.getLogger("newsbot")
@@ -61,14 +60,8 @@ def setup_logging(token: str, level: int = logging.INFO, stream: Any = None) -> 
 def rebuild_from(settings: Settings) -> Rebuild:
     """The reindex the bot runs: the configured sources into the configured index."""
 
-    def rebuild(progress: Progress | None) -> ReindexReport:
-        return reindex(
-            settings.source_paths(),
-            settings.index.path,
-            chunking=settings.chunking,
-            bm25=settings.bm25,
-            progress=progress,
-        )
+    def rebuild(progress: RefreshProgress | None) -> ReindexReport:
+        return reindex_with(settings, progress)
 
     return rebuild
 

@@ -43,12 +43,15 @@ def citation(hit: Hit) -> str:
 
 
 def render_report(report: ReindexReport) -> str:
+    c = report.counts
     lines = [
-        f"Indexed {report.articles:,} articles as {report.passages:,} passages in {report.seconds:.2f} s "
-        f"({report.added:,} added, {report.removed:,} removed, {report.duplicates:,} duplicates skipped).",
+        f"Indexed {report.articles:,} articles as {report.passages:,} passages in {report.seconds:.2f} s.",
+        f"Fetched {c.fetched:,}; {c.new:,} new, {c.updated:,} updated, {c.unchanged:,} unchanged, "
+        f"{c.duplicates:,} duplicates, {c.failed:,} failed; {report.removed:,} removed, {report.pruned:,} pruned; "
+        f"{report.analyzed:,} analyzed.",
         f"Index: {report.index_path}",
     ]
     if report.problems:
-        lines.append(f"Skipped {len(report.problems)} source(s):")
+        lines.append(f"Problems ({len(report.problems)}):")
         lines.extend(f"  {p.origin}: {p.reason}" for p in report.problems)
     return "\n".join(lines)

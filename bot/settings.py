@@ -7,13 +7,17 @@ import tomllib
 from importlib import resources
 from pathlib import Path
 from typing import Self
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from index.answer import AnswerConfig
 from index.bm25 import BM25Params
 from index.chunking import ChunkingConfig
 from index.errors import NewsbotError
+from index.fetch import FetchConfig
+from index.models import SourceRef
+from index.reindex import RefreshProgress, ReindexReport, reindex
 
 CONFIG_ENV = "NEWSBOT_CONFIG"
 LOCAL_CONFIG = Path("newsbot.toml")
@@ -37,6 +41,20 @@ class SourceSettings(_Section):
         default=None, description="outlet name to show when the source has none"
     )
 
+    def ref(self) -> SourceRef:
+        if self.path is not None:
+            return SourceRef(kind="path", location=str(self.path), name=self.name)
+        if self.feed is not None:
+            return SourceRef(kind="feed", location=self.feed, name=self.name)
+        return SourceRef(kind="url", location=str(self.url), name=self.name)
+
+    @field_validator("feed", "url")
+    @classmethod
+    def _http_only(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value.strip()).scheme not in {"http", "https"}:
+            raise ValueError("must be an http:// or https:// URL")
+        return value.strip() if value else value
+
     @model_validator(mode="after")
     def _exactly_one(self) -> Self:
         given = [k for k in ("path", "feed", "url") if getattr(self, k)]
@@ -47,6 +65,21 @@ class SourceSettings(_Section):
 
 class IndexSettings(_Section):
     path: Path = Field(default_factory=lambda: default_data_dir() / "index")
+
+
+class StoreSettings(_Section):
+    path: Path | None = Field(
+        default=None, description="SQLite article store; default: beside the index"
+    )
+    retention_days: int = Field(
+        default=0, ge=0, description="drop articles older than this; 0 keeps everything"
+    )
+
+
+class RefreshSettings(_Section):
+    every_minutes: float = Field(
+        default=0, ge=0, description="scheduled refresh in the bot; 0 turns it off"
+    )
 
 
 class DiscordSettings(_Section):
@@ -68,16 +101,24 @@ class DiscordSettings(_Section):
 class Settings(_Section):
     index: IndexSettings = Field(default_factory=IndexSettings)
     sources: list[SourceSettings] = Field(default_factory=list)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    fetch: FetchConfig = Field(default_factory=FetchConfig)
+    refresh: RefreshSettings = Field(default_factory=RefreshSettings)
     chunking: ChunkingConfig = Field(default_factory=ChunkingConfig)
     bm25: BM25Params = Field(default_factory=BM25Params)
     answer: AnswerConfig = Field(default_factory=AnswerConfig)
     discord: DiscordSettings = Field(default_factory=DiscordSettings)
 
-    def source_paths(self) -> list[Path]:
-        """Local sources to index; the bundled sample news when none is configured."""
+    def source_refs(self) -> list[SourceRef]:
+        """The sources to index; the bundled sample news when none is configured."""
         if not self.sources:
-            return [sample_news_dir()]
-        return [s.path for s in self.sources if s.path is not None]
+            return [SourceRef(kind="path", location=str(sample_news_dir()))]
+        return [s.ref() for s in self.sources]
+
+    @property
+    def store_path(self) -> Path:
+        index = self.index.path
+        return self.store.path or index.with_name(index.name + ".articles.sqlite3")
 
 
 def load_settings(config: Path | None = None, index: Path | None = None) -> Settings:
@@ -95,6 +136,8 @@ def load_settings(config: Path | None = None, index: Path | None = None) -> Sett
     for source in settings.sources:
         if source.path is not None:
             source.path = _resolve(source.path, base)
+    if settings.store.path is not None:
+        settings.store.path = _resolve(settings.store.path, base)
     if index is not None:
         settings.index.path = index.expanduser().resolve()
     return settings
@@ -142,3 +185,17 @@ def _describe(exc: ValidationError, path: Path | None) -> str:
 def _resolve(path: Path, base: Path) -> Path:
     path = path.expanduser()
     return (path if path.is_absolute() else base / path).resolve()
+
+
+def reindex_with(settings: Settings, progress: RefreshProgress | None = None) -> ReindexReport:
+    """The reindex every front end runs: the configured sources into the configured index."""
+    return reindex(
+        settings.source_refs(),
+        settings.index.path,
+        store_path=settings.store_path,
+        chunking=settings.chunking,
+        bm25=settings.bm25,
+        fetch=settings.fetch,
+        retention_days=settings.store.retention_days,
+        progress=progress,
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -28,6 +29,21 @@ class Article(ArticleMeta):
 
     def meta(self) -> ArticleMeta:
         return ArticleMeta(**self.model_dump(include=set(ArticleMeta.model_fields)))
+
+
+class SourceRef(BaseModel):
+    """One configured source: a local file or folder, a feed, or a single article URL."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["path", "feed", "url"]
+    location: str
+    name: str | None = Field(default=None, description="outlet to show when an article names none")
+
+    @property
+    def origin(self) -> str:
+        """How articles remember which source brought them."""
+        return f"{self.kind}:{self.location}"
 
 
 class Passage(BaseModel):

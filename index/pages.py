@@ -8,7 +8,7 @@ from index.models import Article, Problem
 
 
 def extract_article(
-    html: str,
+    html: str | bytes,
     origin: str,
     *,
     url: str | None = None,
@@ -18,6 +18,7 @@ def extract_article(
     """The article in an HTML page; fields the page lacks come from its feed entry, if any.
 
     ``url`` is where the page was fetched from; the page's own ``<link rel=canonical>`` wins.
+    Bytes are decoded by trafilatura from the page's declared or detected charset.
     """
     import trafilatura  # slow to import, and only HTML sources need it
 

@@ -1,64 +1,295 @@
-"""The whole refresh: load sources, build a snapshot, swap it in, and report what changed."""
+"""The whole refresh: collect from every source into the store, analyze what is new, rebuild the
+index from the stored analyses, and swap it in. Reports what changed."""
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pydantic import BaseModel
 
 from index import snapshot as snapshots
+from index.analyzer import Analyzer, AnalyzerConfig
+from index.articles import article_key
 from index.bm25 import BM25Params
-from index.build import Progress, build_snapshot
+from index.build import SnapshotBuilder, analysis_fingerprint, analyze_article
 from index.chunking import ChunkingConfig
-from index.errors import NewsbotError
-from index.models import Problem
+from index.feeds import FeedEntry, FeedError, parse_feed
+from index.fetch import FEED_TYPES, PAGE_TYPES, FetchConfig, Fetcher
+from index.models import Problem, SourceRef
+from index.pages import extract_article
 from index.sources import load_sources
+from index.store import ArticleStore, Change
+
+
+class RefreshCounts(BaseModel):
+    fetched: int = 0
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicates: int = 0
+    failed: int = 0
+
+
+class ProgressEvent(BaseModel):
+    stage: str  # "collecting", "analyzing" or "indexing"
+    done: int
+    total: int
+    counts: RefreshCounts
+
+
+RefreshProgress = Callable[[ProgressEvent], None]
 
 
 class ReindexReport(BaseModel):
     articles: int
     passages: int
-    added: int
+    counts: RefreshCounts
     removed: int
-    duplicates: int
+    pruned: int
+    analyzed: int
     problems: list[Problem]
     seconds: float
     index_path: Path
 
+    @property
+    def added(self) -> int:
+        return self.counts.new
+
 
 def reindex(
-    sources: Sequence[Path],
+    sources: Sequence[SourceRef],
     index_path: Path,
     *,
+    store_path: Path,
     chunking: ChunkingConfig | None = None,
     bm25: BM25Params | None = None,
-    progress: Progress | None = None,
+    fetch: FetchConfig | None = None,
+    retention_days: int = 0,
+    progress: RefreshProgress | None = None,
 ) -> ReindexReport:
-    """Rebuild the index at ``index_path`` from ``sources``; the old index serves until the swap."""
+    """Refresh the store from ``sources`` and rebuild the index at ``index_path`` from it.
+
+    The previous index keeps serving until the new snapshot is complete and swapped in.
+    """
     started = time.perf_counter()
-    loaded = load_sources(sources)
-    snapshot = build_snapshot(loaded.articles, chunking=chunking, bm25=bm25, progress=progress)
-    before = _previous_ids(index_path)
+    chunking = chunking or ChunkingConfig()
+    cutoff = datetime.now(UTC) - timedelta(days=retention_days) if retention_days > 0 else None
+    with ArticleStore(store_path) as store:
+        tally = _Tally(progress)
+        for source in sources:
+            if source.kind == "path":
+                tally.removed += _collect_path(source, store, tally)
+        remote = [s for s in sources if s.kind != "path"]
+        if remote:
+            asyncio.run(_collect_remote(remote, store, fetch or FetchConfig(), tally, cutoff))
+        tally.removed += store.remove_origins_except({s.origin for s in sources})
+        pruned = store.prune_older_than(cutoff) if cutoff else 0
+        analyzer = Analyzer(AnalyzerConfig())
+        fingerprint = analysis_fingerprint(analyzer.config, chunking)
+        analyzed = _analyze_pending(store, analyzer, chunking, fingerprint, tally)
+        builder = SnapshotBuilder(analyzer, chunking, bm25 or BM25Params())
+        for meta, passages in store.analyzed(fingerprint):
+            builder.add(meta, ((p.text, p.terms) for p in passages))
+        tally.emit("indexing", 1, 1)
+        snapshot = builder.finish()
     snapshots.save(snapshot, index_path)
-    after = {a.id for a in snapshot.articles}
     return ReindexReport(
         articles=len(snapshot.articles),
         passages=len(snapshot.passages),
-        added=len(after - before),
-        removed=len(before - after),
-        duplicates=loaded.duplicates,
-        problems=loaded.problems,
+        counts=tally.counts,
+        removed=tally.removed,
+        pruned=pruned,
+        analyzed=analyzed,
+        problems=tally.problems,
         seconds=time.perf_counter() - started,
         index_path=index_path,
     )
 
 
-def _previous_ids(index_path: Path) -> set[str]:
-    if not snapshots.exists(index_path):
-        return set()
+@dataclass
+class _Tally:
+    progress: RefreshProgress | None
+    counts: RefreshCounts = field(default_factory=RefreshCounts)
+    problems: list[Problem] = field(default_factory=list)
+    removed: int = 0
+    total: int = 0
+    done: int = 0
+
+    def expect(self, n: int) -> None:
+        self.total += n
+        self.emit("collecting", self.done, self.total)
+
+    def count(self, change: Change) -> None:
+        name = {
+            Change.NEW: "new",
+            Change.UPDATED: "updated",
+            Change.UNCHANGED: "unchanged",
+            Change.DUPLICATE: "duplicates",
+        }[change]
+        setattr(self.counts, name, getattr(self.counts, name) + 1)
+        self._step()
+
+    def fail(self, origin: str, reason: str) -> None:
+        self.problems.append(Problem(origin=origin, reason=reason))
+        self.counts.failed += 1
+        self._step()
+
+    def _step(self) -> None:
+        self.done += 1
+        self.emit("collecting", self.done, max(self.total, self.done))
+
+    def emit(self, stage: str, done: int, total: int) -> None:
+        if self.progress:
+            self.progress(
+                ProgressEvent(stage=stage, done=done, total=total, counts=self.counts.model_copy())
+            )
+
+
+def _collect_path(source: SourceRef, store: ArticleStore, tally: _Tally) -> int:
+    """Load a local file or folder; articles that disappeared from it leave the store."""
+    loaded = load_sources([Path(source.location)])
+    tally.expect(len(loaded.articles) + len(loaded.problems))
+    for problem in loaded.problems:
+        tally.fail(problem.origin, problem.reason)
+    present = set()
+    for article in loaded.articles:
+        if source.name and not article.source:
+            article = article.model_copy(update={"source": source.name})
+        tally.count(store.put(article, source.origin))
+        present.add(article_key(article))
+    gone = store.keys_from(source.origin) - present
+    if loaded.problems and not loaded.articles:
+        return 0  # an unreadable folder must not wipe what it held
+    return store.remove_keys(gone)
+
+
+async def _collect_remote(
+    sources: Sequence[SourceRef],
+    store: ArticleStore,
+    fetch: FetchConfig,
+    tally: _Tally,
+    cutoff: datetime | None,
+) -> None:
+    tally.expect(len(sources))
+    async with Fetcher(fetch) as fetcher:
+        jobs = [
+            _collect_feed(s, store, fetcher, tally, cutoff)
+            if s.kind == "feed"
+            else _collect_page(s, store, fetcher, tally)
+            for s in sources
+        ]
+        await asyncio.gather(*jobs)
+
+
+async def _collect_feed(
+    source: SourceRef, store: ArticleStore, fetcher: Fetcher, tally: _Tally, cutoff: datetime | None
+) -> None:
+    url = source.location
+    state = store.fetch_state(url)
+    result = await fetcher.fetch(
+        url,
+        accept=FEED_TYPES,
+        etag=state.etag if state else None,
+        last_modified=state.last_modified if state else None,
+    )
+    if not result.ok:
+        store.record_fetch(url, "feed", error=result.error)
+        tally.fail(url, result.error or "failed")
+        return
+    if result.not_modified:
+        store.record_fetch(url, "feed", error=None)
+        tally.count(Change.UNCHANGED)  # one 304 stands for every entry the feed still has
+        return
+    tally.counts.fetched += 1
     try:
-        return {a.id for a in snapshots.read_articles(index_path)}
-    except NewsbotError:
-        return set()  # a damaged old index is being replaced; count everything as added
+        feed = parse_feed(result.body, result.final_url)
+    except FeedError as exc:
+        store.record_fetch(url, "feed", error=str(exc))
+        tally.fail(url, str(exc))
+        return
+    store.record_fetch(
+        url, "feed", error=None, etag=result.etag, last_modified=result.last_modified
+    )
+    if feed.warning:
+        tally.problems.append(Problem(origin=url, reason=feed.warning))
+    tally.count(Change.UNCHANGED)  # the feed itself
+    entries = [e for e in feed.entries if not (cutoff and e.published and e.published < cutoff)]
+    tally.expect(len(entries))
+    outlet = source.name or feed.title
+    await asyncio.gather(
+        *(_collect_entry(e, source, outlet, store, fetcher, tally) for e in entries)
+    )
+
+
+async def _collect_entry(
+    entry: FeedEntry,
+    source: SourceRef,
+    outlet: str,
+    store: ArticleStore,
+    fetcher: Fetcher,
+    tally: _Tally,
+) -> None:
+    entry_key = f"{entry.entry_id}|{(entry.updated or entry.published or '')}"
+    if store.has_entry(entry_key):
+        tally.count(Change.UNCHANGED)  # known in this version: no page fetch at all
+        return
+    result = await fetcher.fetch(entry.link, accept=PAGE_TYPES)
+    if not result.ok:
+        tally.fail(entry.link, result.error or "failed")
+        return
+    tally.counts.fetched += 1
+    article = extract_article(
+        result.body, entry.link, url=result.final_url, entry=entry, outlet=outlet
+    )
+    if isinstance(article, Problem):
+        tally.fail(article.origin, article.reason)
+        return
+    tally.count(store.put(article, source.origin, entry_key))
+
+
+async def _collect_page(
+    source: SourceRef, store: ArticleStore, fetcher: Fetcher, tally: _Tally
+) -> None:
+    url = source.location
+    state = store.fetch_state(url)
+    result = await fetcher.fetch(
+        url,
+        accept=PAGE_TYPES,
+        etag=state.etag if state else None,
+        last_modified=state.last_modified if state else None,
+    )
+    if result.ok and result.not_modified:
+        store.record_fetch(url, "url", error=None)
+        tally.count(Change.UNCHANGED)
+        return
+    article = (
+        extract_article(result.body, url, url=result.final_url, outlet=source.name or "")
+        if result.ok
+        else Problem(origin=url, reason=result.error or "failed")
+    )
+    if isinstance(article, Problem):
+        store.record_fetch(url, "url", error=article.reason)
+        tally.fail(url, article.reason)
+        return
+    tally.counts.fetched += 1
+    store.record_fetch(url, "url", error=None, etag=result.etag, last_modified=result.last_modified)
+    tally.count(store.put(article, source.origin))
+
+
+def _analyze_pending(
+    store: ArticleStore,
+    analyzer: Analyzer,
+    chunking: ChunkingConfig,
+    fingerprint: str,
+    tally: _Tally,
+) -> int:
+    pending = list(store.pending_analysis(fingerprint))
+    for number, article in enumerate(pending, start=1):
+        store.set_passages(article.id, analyze_article(article, analyzer, chunking), fingerprint)
+        tally.emit("analyzing", number, len(pending))
+    return len(pending)

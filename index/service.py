@@ -14,13 +14,12 @@ from pydantic import BaseModel
 
 from index import snapshot as snapshots
 from index.answer import AnswerConfig, Answerer
-from index.build import Progress
 from index.errors import IndexMissingError, NewsbotError
 from index.models import Answer
-from index.reindex import ReindexReport
+from index.reindex import RefreshProgress, ReindexReport
 from index.search import Searcher
 
-Rebuild = Callable[[Progress | None], ReindexReport]
+Rebuild = Callable[[RefreshProgress | None], ReindexReport]
 
 
 class ReindexRunningError(NewsbotError):
@@ -67,7 +66,7 @@ class NewsService:
             )
         return answerer.answer(question)
 
-    def reindex(self, progress: Progress | None = None) -> ReindexReport:
+    def reindex(self, progress: RefreshProgress | None = None) -> ReindexReport:
         """Rebuild and swap in the new index; refuses at once if a rebuild is already running."""
         if not self._reindex_lock.acquire(blocking=False):
             started = time.monotonic() - (self._reindex_started or time.monotonic())

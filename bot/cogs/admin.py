@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 
 import discord
@@ -11,10 +12,12 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_client import NewsBot, admin_only
-from bot.discord_render import report_embed
+from bot.discord_render import message_text, progress_text, report_embed
+from index.reindex import ProgressEvent
 from index.service import ReindexRunningError
 
 PROGRESS_EVERY_SECONDS = 1.0
+log = logging.getLogger(__name__)
 
 
 class AdminCog(commands.Cog):
@@ -32,11 +35,11 @@ class AdminCog(commands.Cog):
                 "A reindex is already running; questions are answered from the current index until it finishes."
             )
         await interaction.response.defer(thinking=True)
-        updates: asyncio.Queue[tuple[int, int]] = asyncio.Queue()
+        updates: asyncio.Queue[ProgressEvent] = asyncio.Queue()
         loop = asyncio.get_running_loop()
 
-        def progress(done: int, total: int) -> None:  # called in the worker thread
-            loop.call_soon_threadsafe(updates.put_nowait, (done, total))
+        def progress(event: ProgressEvent) -> None:  # called in the worker thread
+            loop.call_soon_threadsafe(updates.put_nowait, event)
 
         reporter = asyncio.create_task(self._report_progress(interaction, updates))
         try:
@@ -50,16 +53,19 @@ class AdminCog(commands.Cog):
         )
 
     async def _report_progress(
-        self, interaction: discord.Interaction, updates: asyncio.Queue[tuple[int, int]]
+        self, interaction: discord.Interaction, updates: asyncio.Queue[ProgressEvent]
     ) -> None:
+        """Edit the reply with the latest progress, at most once a second."""
         last = 0.0
         while True:
-            done, total = await updates.get()
-            if time.monotonic() - last >= PROGRESS_EVERY_SECONDS or done == total:
-                last = time.monotonic()
-                await interaction.edit_original_response(
-                    content=f"Reindexing… {done:,}/{total:,} articles"
-                )
+            event = await updates.get()
+            if time.monotonic() - last < PROGRESS_EVERY_SECONDS and event.done < event.total:
+                continue
+            last = time.monotonic()
+            try:
+                await interaction.edit_original_response(content=message_text(progress_text(event)))
+            except discord.HTTPException:
+                log.warning("Could not show reindex progress; the reindex goes on")
 
 
 async def setup(bot: NewsBot) -> None:

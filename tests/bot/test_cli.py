@@ -95,12 +95,14 @@ def test_reindex_uses_the_configured_sources_and_reports_counts(tmp_path: Path) 
     result = run("reindex", "--config", str(config))
     assert result.returncode == 0, result.stderr
     assert "Indexed 3 articles" in result.stdout
-    assert "3 added, 0 removed" in result.stdout
+    assert "3 new, 0 updated, 0 unchanged" in result.stdout
     assert "empty.md: the file is empty" in result.stdout
     assert (tmp_path / "idx" / "CURRENT").is_file()
     (tmp_path / "news" / "weather.txt").unlink()
     again = run("reindex", "--config", str(config))
-    assert "Indexed 2 articles" in again.stdout and "0 added, 1 removed" in again.stdout
+    assert "Indexed 2 articles" in again.stdout
+    assert "0 new, 0 updated, 2 unchanged" in again.stdout and "1 removed" in again.stdout
+    assert "0 analyzed" in again.stdout  # nothing new to chunk or analyze
     answer = run("ask", "--config", str(config), "Who won the league?")
     assert "City" in answer.stdout and "Sport Daily" in answer.stdout
 

@@ -251,7 +251,10 @@ def test_reindex_by_manage_server_reports_counts(
                 for s in h.fake.replies_to(by_role)
                 if s.route.startswith("edit")
             ]
-            assert "Reindexing… 14/14 articles" in progress
+            assert (
+                "Reindexing… fetching 14/14 items (0 new, 0 updated, 14 unchanged, 0 failed)"
+                in progress
+            )
 
     run_async(scenario)
 

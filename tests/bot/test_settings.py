@@ -35,7 +35,7 @@ def test_the_example_values_are_the_defaults() -> None:
 
 def test_no_config_means_the_bundled_sample_news(tmp_path: Path) -> None:
     settings = load_settings(None)
-    assert settings.source_paths() == [sample_news_dir()]
+    assert [s.location for s in settings.source_refs()] == [str(sample_news_dir())]
     assert len(list(sample_news_dir().glob("*.md"))) >= 8
     assert settings.index.path == (tmp_path / "home" / "index").resolve()
 

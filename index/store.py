@@ -1,0 +1,349 @@
+"""The local article store: one SQLite file (WAL) with articles, their analyzed passages, and the
+fetch state of every feed and page.
+
+Every change is its own transaction, so a crash at any point leaves a consistent store: an article
+is either there with all its passages or waiting for analysis, never half-written.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from index.articles import article_key, content_hash
+from index.errors import NewsbotError
+from index.models import Article, ArticleMeta
+
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    url TEXT,
+    title TEXT NOT NULL,
+    text TEXT NOT NULL,
+    source TEXT NOT NULL,
+    published TEXT,
+    authors TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    entry_key TEXT,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    analysis TEXT
+);
+CREATE INDEX IF NOT EXISTS articles_hash ON articles(content_hash);
+CREATE INDEX IF NOT EXISTS articles_origin ON articles(origin);
+CREATE INDEX IF NOT EXISTS articles_entry ON articles(entry_key);
+CREATE TABLE IF NOT EXISTS passages (
+    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    terms TEXT NOT NULL,
+    PRIMARY KEY (article_id, position)
+);
+CREATE TABLE IF NOT EXISTS fetch_state (
+    url TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    etag TEXT,
+    last_modified TEXT,
+    last_attempt TEXT,
+    last_success TEXT,
+    consecutive_failures INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT
+);
+"""
+
+
+class StoreError(NewsbotError):
+    """The article store cannot be opened or is not ours."""
+
+
+class Change(StrEnum):
+    NEW = "new"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    DUPLICATE = "duplicate"
+
+
+class FetchState(BaseModel):
+    url: str
+    kind: str
+    etag: str | None = None
+    last_modified: str | None = None
+    last_attempt: datetime | None = None
+    last_success: datetime | None = None
+    consecutive_failures: int = 0
+    last_error: str | None = None
+
+
+class StoredPassage(BaseModel):
+    article_id: str
+    position: int
+    text: str
+    terms: list[str]
+
+
+class ArticleStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+            row = self._db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"The article store {path} cannot be opened ({exc}); move it aside and run `newsbot reindex`."
+            ) from None
+        if row is None:
+            self._db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+        elif row[0] != str(SCHEMA_VERSION):
+            raise StoreError(
+                f"The article store {path} has schema version {row[0]}, but this newsbot uses {SCHEMA_VERSION}; "
+                "move it aside and run `newsbot reindex` to refetch."
+            )
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> ArticleStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ----- articles ---------------------------------------------------------------------------
+
+    def put(self, article: Article, origin: str, entry_key: str | None = None) -> Change:
+        """Insert or update one article, deduplicated by canonical URL and by text."""
+        key = article_key(article)
+        digest = content_hash(article.text)
+        now = _now()
+        with self._transaction():
+            row = self._db.execute(
+                "SELECT id, content_hash FROM articles WHERE key=?", (key,)
+            ).fetchone()
+            if row is not None:
+                if row[1] == digest:
+                    self._db.execute(
+                        "UPDATE articles SET last_seen=?, entry_key=COALESCE(?, entry_key), origin=? WHERE id=?",
+                        (now, entry_key, origin, row[0]),
+                    )
+                    return Change.UNCHANGED
+                # A new version of a story replaces the old one and is analyzed again.
+                self._db.execute("DELETE FROM passages WHERE article_id=?", (row[0],))
+                self._db.execute(
+                    "UPDATE articles SET url=?, title=?, text=?, source=?, published=?, authors=?, content_hash=?,"
+                    " origin=?, entry_key=?, last_seen=?, analysis=NULL WHERE id=?",
+                    (*_fields(article), digest, origin, entry_key, now, row[0]),
+                )
+                return Change.UPDATED
+            same_text = self._db.execute(
+                "SELECT id FROM articles WHERE content_hash=?", (digest,)
+            ).fetchone()
+            if same_text is not None:
+                self._db.execute("UPDATE articles SET last_seen=? WHERE id=?", (now, same_text[0]))
+                return Change.DUPLICATE
+            self._db.execute(
+                "INSERT INTO articles (id, key, url, title, text, source, published, authors, content_hash,"
+                " origin, entry_key, first_seen, last_seen) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (article.id, key, *_fields(article), digest, origin, entry_key, now, now),
+            )
+            return Change.NEW
+
+    def has_entry(self, entry_key: str) -> bool:
+        """Whether a feed entry, in this exact version, was already fetched and stored."""
+        row = self._db.execute("SELECT id FROM articles WHERE entry_key=?", (entry_key,)).fetchone()
+        if row is not None:
+            self._db.execute("UPDATE articles SET last_seen=? WHERE id=?", (_now(), row[0]))
+        return row is not None
+
+    def keys_from(self, origin: str) -> set[str]:
+        return {
+            k for (k,) in self._db.execute("SELECT key FROM articles WHERE origin=?", (origin,))
+        }
+
+    def remove_keys(self, keys: set[str]) -> int:
+        with self._transaction():
+            return sum(
+                self._db.execute("DELETE FROM articles WHERE key=?", (k,)).rowcount for k in keys
+            )
+
+    def remove_origins_except(self, origins: set[str]) -> int:
+        """Articles of sources no longer configured leave the store."""
+        marks = ",".join("?" * len(origins))
+        with self._transaction():
+            return self._db.execute(
+                f"DELETE FROM articles WHERE origin NOT IN ({marks})", tuple(origins)
+            ).rowcount
+
+    def prune_older_than(self, cutoff: datetime) -> int:
+        with self._transaction():
+            return self._db.execute(
+                "DELETE FROM articles WHERE COALESCE(published, first_seen) < ?",
+                (cutoff.isoformat(),),
+            ).rowcount
+
+    def count(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
+
+    def count_by_origin(self) -> dict[str, int]:
+        return dict(
+            self._db.execute("SELECT origin, COUNT(*) FROM articles GROUP BY origin").fetchall()
+        )
+
+    # ----- analysis ---------------------------------------------------------------------------
+
+    def pending_analysis(self, fingerprint: str) -> Iterator[Article]:
+        rows = self._db.execute(
+            "SELECT id, url, title, text, source, published, authors FROM articles"
+            " WHERE analysis IS NULL OR analysis != ? ORDER BY id",
+            (fingerprint,),
+        ).fetchall()
+        for row in rows:
+            yield Article(
+                id=row[0], url=row[1], title=row[2], text=row[3], source=row[4],
+                published=row[5], authors=tuple(json.loads(row[6])),
+            )  # fmt: skip
+
+    def set_passages(
+        self, article_id: str, passages: list[tuple[str, list[str]]], fingerprint: str
+    ) -> None:
+        with self._transaction():
+            self._db.execute("DELETE FROM passages WHERE article_id=?", (article_id,))
+            self._db.executemany(
+                "INSERT INTO passages VALUES (?,?,?,?)",
+                [
+                    (article_id, i, text, " ".join(terms))
+                    for i, (text, terms) in enumerate(passages)
+                ],
+            )
+            self._db.execute("UPDATE articles SET analysis=? WHERE id=?", (fingerprint, article_id))
+
+    def analyzed(self, fingerprint: str) -> Iterator[tuple[ArticleMeta, list[StoredPassage]]]:
+        """Every analyzed article with its passages, in a stable order."""
+        articles = self._db.execute(
+            "SELECT id, url, title, source, published, authors FROM articles WHERE analysis=? ORDER BY id",
+            (fingerprint,),
+        )
+        passages = self._db.cursor().execute(
+            "SELECT p.article_id, p.position, p.text, p.terms FROM passages p JOIN articles a ON a.id=p.article_id"
+            " WHERE a.analysis=? ORDER BY p.article_id, p.position",
+            (fingerprint,),
+        )
+        pending = passages.fetchone()
+        for row in articles:
+            meta = ArticleMeta(
+                id=row[0],
+                url=row[1],
+                title=row[2],
+                source=row[3],
+                published=row[4],
+                authors=tuple(json.loads(row[5])),
+            )
+            group: list[StoredPassage] = []
+            while pending is not None and pending[0] == meta.id:
+                group.append(
+                    StoredPassage(
+                        article_id=pending[0],
+                        position=pending[1],
+                        text=pending[2],
+                        terms=pending[3].split(),
+                    )
+                )
+                pending = passages.fetchone()
+            yield meta, group
+
+    # ----- fetch state ------------------------------------------------------------------------
+
+    def fetch_state(self, url: str) -> FetchState | None:
+        row = self._db.execute("SELECT * FROM fetch_state WHERE url=?", (url,)).fetchone()
+        if row is None:
+            return None
+        return FetchState(**dict(zip(_STATE_COLUMNS, row, strict=True)))
+
+    def record_fetch(
+        self,
+        url: str,
+        kind: str,
+        *,
+        error: str | None,
+        etag: str | None = None,
+        last_modified: str | None = None,
+    ) -> None:
+        now = _now()
+        with self._transaction():
+            self._db.execute(
+                "INSERT OR IGNORE INTO fetch_state (url, kind) VALUES (?, ?)", (url, kind)
+            )
+            if error is None:
+                self._db.execute(
+                    "UPDATE fetch_state SET kind=?, last_attempt=?, last_success=?, consecutive_failures=0,"
+                    " last_error=NULL, etag=COALESCE(?, etag), last_modified=COALESCE(?, last_modified) WHERE url=?",
+                    (kind, now, now, etag, last_modified, url),
+                )
+            else:
+                self._db.execute(
+                    "UPDATE fetch_state SET kind=?, last_attempt=?, consecutive_failures=consecutive_failures+1,"
+                    " last_error=? WHERE url=?",
+                    (kind, now, error, url),
+                )
+
+    def all_fetch_states(self) -> list[FetchState]:
+        rows = self._db.execute("SELECT * FROM fetch_state ORDER BY url").fetchall()
+        return [FetchState(**dict(zip(_STATE_COLUMNS, row, strict=True))) for row in rows]
+
+    def integrity_ok(self) -> bool:
+        return self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._db)
+
+
+_STATE_COLUMNS = (
+    "url",
+    "kind",
+    "etag",
+    "last_modified",
+    "last_attempt",
+    "last_success",
+    "consecutive_failures",
+    "last_error",
+)
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        self._db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _fields(article: Article) -> tuple[object, ...]:
+    return (
+        article.url,
+        article.title,
+        article.text,
+        article.source,
+        article.published.isoformat() if article.published else None,
+        json.dumps(list(article.authors)),
+    )
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
