@@ -31,8 +31,11 @@ class FeedError(ValueError):
     """The body is not a feed we can read."""
 
 
-def parse_feed(body: bytes, url: str) -> ParsedFeed:
-    parsed = feedparser.parse(body, response_headers={"content-location": url})
+def parse_feed(body: bytes, url: str, content_type: str = "application/xml") -> ParsedFeed:
+    headers = {"content-location": url, "content-type": content_type or "application/xml"}
+    if body.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html")):
+        raise FeedError("not an RSS or Atom feed (got an HTML page)")
+    parsed = feedparser.parse(body, response_headers=headers)
     if not parsed.entries:
         if parsed.get("bozo"):
             raise FeedError(f"not a valid RSS or Atom feed ({_reason(parsed)})")
@@ -44,6 +47,8 @@ def parse_feed(body: bytes, url: str) -> ParsedFeed:
             )
             raise FeedError(f"not an RSS or Atom feed (got {kind})")
     entries = [entry for raw in parsed.entries if (entry := _entry(raw)) is not None]
+    if not entries and parsed.get("bozo"):
+        raise FeedError(f"not a valid RSS or Atom feed ({_reason(parsed)})")
     warning = (
         f"malformed feed ({_reason(parsed)}); {len(entries)} entries recovered"
         if parsed.get("bozo")
@@ -62,8 +67,10 @@ def _entry(raw: feedparser.FeedParserDict) -> FeedEntry | None:
         link=link,
         title=clean_line(raw.get("title", "")),
         summary=raw.get("summary", "") or "",
-        published=_time(raw.get("published_parsed")),
-        updated=_time(raw.get("updated_parsed")),
+        # dict.get, not raw.get: feedparser maps a missing published date to the updated one,
+        # with a deprecation warning, and we want to know which of the two the feed gave.
+        published=_time(dict.get(raw, "published_parsed")),
+        updated=_time(dict.get(raw, "updated_parsed")),
         author=clean_line(raw.get("author", "") or ""),
         entry_id=(raw.get("id") or link).strip(),
     )

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from index.articles import RawArticle, to_article
 from index.feeds import FeedEntry
 from index.models import Article, Problem
+
+# Fewer words than this is navigation or a stub ("Home", "Loading…"), not an article.
+MIN_ARTICLE_WORDS = 8
 
 
 def extract_article(
@@ -22,9 +27,16 @@ def extract_article(
     """
     import trafilatura  # slow to import, and only HTML sources need it
 
-    doc = trafilatura.bare_extraction(html, url=url, with_metadata=True, favor_precision=True)
+    doc = trafilatura.bare_extraction(
+        html,
+        url=url,
+        with_metadata=True,
+        favor_precision=True,
+        # Only dates the page states; the extensive search takes a footer's "© 2024" for one.
+        date_extraction_params={"extensive_search": False, "original_date": True},
+    )
     text = (doc.text or "") if doc is not None else ""
-    if not text.strip():
+    if len(text.split()) < MIN_ARTICLE_WORDS:
         return Problem(origin=origin, reason="no article text found in the HTML page")
     lines = text.split("\n")
     if doc.title and lines and lines[0].strip() == doc.title.strip():
@@ -35,7 +47,7 @@ def extract_article(
         title=doc.title or fallback.title,
         text="\n\n".join(lines),
         published=doc.date or _iso(fallback.published or fallback.updated),
-        source=doc.sitename or outlet or "",
+        source=_site_name(doc.sitename, doc.url or url) or outlet,
         authors=[a.strip() for a in (doc.author or fallback.author or "").split(";")],
     )
     return to_article(raw, origin)
@@ -47,6 +59,14 @@ def _canonical(declared: str | None, fetched: str | None) -> str | None:
     if declared and declared.startswith(("http://", "https://")):
         return declared
     return fetched
+
+
+def _site_name(name: str | None, url: str | None) -> str:
+    """The page's own outlet name; trafilatura's stand-in of the bare host name does not count."""
+    if not name:
+        return ""
+    host = urlsplit(url or "").netloc.lower()
+    return "" if name.lower() in {host, host.removeprefix("www.")} else name
 
 
 def _iso(value: object) -> str | None:

@@ -207,7 +207,7 @@ async def _collect_feed(
         return
     tally.counts.fetched += 1
     try:
-        feed = parse_feed(result.body, result.final_url)
+        feed = parse_feed(result.body, result.final_url, result.content_type)
     except FeedError as exc:
         store.record_fetch(url, "feed", error=str(exc))
         tally.fail(url, str(exc))
@@ -218,7 +218,9 @@ async def _collect_feed(
     if feed.warning:
         tally.problems.append(Problem(origin=url, reason=feed.warning))
     tally.count(Change.UNCHANGED)  # the feed itself
-    entries = [e for e in feed.entries if not (cutoff and e.published and e.published < cutoff)]
+    entries = [
+        e for e in feed.entries if not (cutoff and _entry_date(e) and _entry_date(e) < cutoff)
+    ]
     tally.expect(len(entries))
     outlet = source.name or feed.title
     await asyncio.gather(
@@ -293,3 +295,7 @@ def _analyze_pending(
         store.set_passages(article.id, analyze_article(article, analyzer, chunking), fingerprint)
         tally.emit("analyzing", number, len(pending))
     return len(pending)
+
+
+def _entry_date(entry: FeedEntry) -> datetime | None:
+    return entry.published or entry.updated

@@ -1,0 +1,286 @@
+"""Refreshing from feeds and pages over real HTTP, served by a local server the test starts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from index import snapshot
+from index.answer import Answerer
+from index.fetch import FetchConfig
+from index.models import SourceRef
+from index.reindex import ReindexReport, reindex
+from index.search import Searcher
+from index.store import ArticleStore
+from tests.news_server import NewsServer, article_page, atom, rss
+
+FETCH = FetchConfig(connect_timeout=2, read_timeout=1.0, max_bytes=50_000)
+GPU_TEXT = [
+    "Meta expects to own almost 600,000 GPUs by the end of 2024, its chief executive said on Thursday.",
+    "The company bought about 150,000 H100 chips in 2023, as many as Microsoft did.",
+]
+RAIN_TEXT = [
+    "Heavy rain flooded the riverside district on Tuesday and closed two bridges for the day."
+]
+CUP_TEXT = [
+    "Spain won the Women's World Cup, beating England one goal to nil in the final in Sydney."
+]
+
+
+class Site:
+    """A local news site with an RSS feed and an Atom feed."""
+
+    def __init__(self, server: NewsServer) -> None:
+        self.server = server
+        s = server
+        self.gpu = s.add(
+            "/tech/meta-gpus",
+            article_page(
+                "Meta's GPU build-out",
+                GPU_TEXT,
+                canonical=s.url("/tech/meta-gpus"),
+                date="2024-01-19",
+                site="Example Tech",
+            ),
+        )
+        self.rain = s.add(
+            "/local/rain", article_page("Floods close bridges", RAIN_TEXT, date="2024-01-16")
+        )
+        self.cup = s.add("/sport/cup", article_page("Spain win the World Cup", CUP_TEXT))
+        self.rss = s.add(
+            "/feeds/tech.rss",
+            rss("Example Tech", [{"title": "Meta's GPU build-out", "link": self.gpu + "?utm_source=rss&utm_medium=feed"},
+                                 {"title": "Floods close bridges", "link": self.rain, "date": "Tue, 16 Jan 2024 08:00:00 GMT"}]),
+            content_type="application/rss+xml", etag='"tech-v1"',
+        )  # fmt: skip
+        self.atom = s.add(
+            "/feeds/sport.atom",
+            atom("Sport Daily", [{"title": "Spain win the World Cup", "link": self.cup, "updated": "2023-08-20T12:00:00Z"}]),
+            content_type="application/atom+xml", last_modified="Sun, 20 Aug 2023 12:00:00 GMT",
+        )  # fmt: skip
+
+    def sources(self, *extra: SourceRef) -> list[SourceRef]:
+        return [
+            SourceRef(kind="feed", location=self.rss),
+            SourceRef(kind="feed", location=self.atom),
+            *extra,
+        ]
+
+
+@pytest.fixture
+def site() -> Site:
+    with NewsServer() as server:
+        yield Site(server)
+
+
+def refresh(tmp_path: Path, sources: list[SourceRef], **options: object) -> ReindexReport:
+    return reindex(
+        sources, tmp_path / "idx", store_path=tmp_path / "store.sqlite3", fetch=FETCH, **options
+    )  # type: ignore[arg-type]
+
+
+def ask(tmp_path: Path, question: str) -> Answerer:
+    return Answerer(Searcher(snapshot.load(tmp_path / "idx"))).answer(question)
+
+
+def test_first_reindex_indexes_every_article_with_its_metadata(tmp_path: Path, site: Site) -> None:
+    report = refresh(tmp_path, site.sources())
+    assert report.problems == []
+    assert (report.counts.new, report.articles) == (3, 3)
+    articles = {a.title: a for a in snapshot.load(tmp_path / "idx").articles}
+    gpu = articles["Meta's GPU build-out"]
+    assert gpu.source == "Example Tech" and gpu.url == site.gpu  # canonical, without utm_*
+    assert gpu.published is not None and gpu.published.date().isoformat() == "2024-01-19"
+    rain = articles["Floods close bridges"]
+    assert rain.source == "Example Tech"  # outlet from the feed when the page names none
+    cup = articles["Spain win the World Cup"]
+    assert cup.source == "Sport Daily" and cup.authors == ("A. Writer",)
+    assert (
+        cup.published is not None and cup.published.date().isoformat() == "2023-08-20"
+    )  # from the feed entry
+    answer = ask(tmp_path, "How many GPUs will Meta have?")
+    assert answer.sentence is not None and "600,000" in answer.sentence.highlight
+    assert "Subscribe" not in gpu.title and all(
+        "Privacy" not in p.text for p in snapshot.load(tmp_path / "idx").passages
+    )
+
+
+def test_an_unchanged_reindex_costs_one_304_per_feed_and_reprocesses_nothing(
+    tmp_path: Path, site: Site
+) -> None:
+    refresh(tmp_path, site.sources())
+    site.server.clear()
+    report = refresh(tmp_path, site.sources())
+    requests = site.server.requests
+    assert sorted(r.path for r in requests) == ["/feeds/sport.atom", "/feeds/tech.rss"]
+    assert site.server.hits("/feeds/tech.rss")[0].headers["If-None-Match"] == '"tech-v1"'
+    assert (
+        site.server.hits("/feeds/sport.atom")[0].headers["If-Modified-Since"]
+        == "Sun, 20 Aug 2023 12:00:00 GMT"
+    )
+    assert (report.counts.fetched, report.counts.new, report.counts.updated, report.analyzed) == (
+        0,
+        0,
+        0,
+        0,
+    )
+    assert report.articles == 3 and report.removed == 0
+
+
+def test_a_changed_feed_adds_the_new_item_and_replaces_the_updated_one(
+    tmp_path: Path, site: Site
+) -> None:
+    refresh(tmp_path, site.sources())
+    s = site.server
+    s.add(
+        "/tech/meta-gpus",
+        article_page(
+            "Meta's GPU build-out",
+            [*GPU_TEXT, "Update: the count now includes AMD accelerators."],
+            canonical=site.gpu,
+            date="2024-01-19",
+        ),
+    )
+    new = s.add(
+        "/tech/nvidia",
+        article_page(
+            "Nvidia results",
+            ["Nvidia's data centre revenue tripled to $18.4 billion in the quarter."],
+        ),
+    )
+    s.add(
+        "/feeds/tech.rss",
+        rss("Example Tech", [{"title": "Meta's GPU build-out", "link": site.gpu, "date": "Sat, 20 Jan 2024 10:00:00 GMT"},
+                             {"title": "Floods close bridges", "link": site.rain, "date": "Tue, 16 Jan 2024 08:00:00 GMT"},
+                             {"title": "Nvidia results", "link": new}]),
+        content_type="application/rss+xml", etag='"tech-v2"',
+    )  # fmt: skip
+    s.clear()
+    report = refresh(tmp_path, site.sources())
+    assert (report.counts.new, report.counts.updated) == (1, 1)
+    assert report.articles == 4
+    assert "/local/rain" not in [r.path for r in s.requests]  # unchanged entry: no page fetch
+    texts = [p.text for p in snapshot.load(tmp_path / "idx").passages if "600,000" in p.text]
+    assert len(texts) == 1 and "AMD" in texts[0]  # one article, the new version
+
+
+def test_tracking_parameters_and_canonical_urls_make_one_article(
+    tmp_path: Path, site: Site
+) -> None:
+    direct = SourceRef(kind="url", location=site.gpu + "?utm_campaign=social#comments")
+    report = refresh(tmp_path, site.sources(direct))
+    assert report.articles == 3
+    assert report.counts.new + report.counts.duplicates + report.counts.unchanged >= 4
+
+
+def test_bad_sources_are_reported_and_good_ones_still_indexed(tmp_path: Path, site: Site) -> None:
+    s = site.server
+    bad = {
+        s.add(
+            "/bad/malformed.rss",
+            "<rss><channel><item><title>broken",
+            content_type="application/rss+xml",
+        ): "not a valid RSS or Atom feed",
+        s.add(
+            "/bad/html-as-feed",
+            article_page("Home", ["Welcome to our site."]),
+            content_type="text/html",
+        ): "not an RSS or Atom feed (got an HTML page)",
+        s.url("/bad/missing"): "HTTP 404",
+        s.add("/bad/error", "oops", status=500, content_type="text/plain"): "HTTP 500",
+        s.add("/bad/stall", stall=True): "timed out",
+        s.add(
+            "/bad/huge", b"<rss>" + b"x" * 60_000, content_type="application/rss+xml"
+        ): "over the 50,000-byte limit",
+        s.add("/bad/loop-a", location=s.url("/bad/loop-b")): "redirect loop",
+        s.add(
+            "/bad/image", b"\x89PNG\r\n", content_type="image/png"
+        ): "unexpected content type image/png",
+    }
+    s.add("/bad/loop-b", location=s.url("/bad/loop-a"))
+    pages = {
+        s.add(
+            "/bad/report.pdf", b"%PDF-1.7 ...", content_type="application/pdf"
+        ): "unexpected content type application/pdf",
+        s.add("/bad/empty", b"", content_type="text/html"): "empty response body",
+        s.add("/bad/blank", "<html><body><nav>Home</nav></body></html>"): "no article text",
+    }
+    sources = site.sources(
+        *(SourceRef(kind="feed", location=u) for u in bad),
+        *(SourceRef(kind="url", location=u) for u in pages),
+    )
+    report = refresh(tmp_path, sources)
+    reasons = {p.origin: p.reason for p in report.problems}
+    for url, expected in {**bad, **pages}.items():
+        assert expected in reasons.get(url, ""), f"{url}: {reasons.get(url)!r}"
+    assert report.articles == 3  # the good feeds
+    assert report.counts.failed == len(bad) + len(pages)
+    with ArticleStore(tmp_path / "store.sqlite3") as store:
+        states = {st.url: st for st in store.all_fetch_states()}
+    assert states[s.url("/bad/error")].consecutive_failures == 1
+    assert states[site.rss].last_success is not None and states[site.rss].consecutive_failures == 0
+
+
+def test_retention_prunes_old_articles_and_dropped_sources_leave(
+    tmp_path: Path, site: Site
+) -> None:
+    window = (datetime.now(UTC) - datetime(2023, 12, 31, tzinfo=UTC)).days
+    report = refresh(tmp_path, site.sources(), retention_days=window)
+    titles = {a.title for a in snapshot.load(tmp_path / "idx").articles}
+    assert "Spain win the World Cup" not in titles  # published 2023-08-20, older than the window
+    assert report.articles == 2
+    local = SourceRef(kind="path", location=str(_one_file(tmp_path)))
+    report = refresh(
+        tmp_path, [SourceRef(kind="feed", location=site.atom), local], retention_days=window
+    )
+    assert report.removed == 2  # the tech feed is no longer configured
+    assert {a.title for a in snapshot.load(tmp_path / "idx").articles} == {"One"}
+
+
+def test_folders_and_feeds_together_and_folder_deletions(tmp_path: Path, site: Site) -> None:
+    folder = tmp_path / "local"
+    folder.mkdir()
+    (folder / "note.md").write_text(
+        "---\ntitle: Council budget\n---\nThe council approved a budget of 12 million euros.",
+        encoding="utf-8",
+    )
+    local = SourceRef(kind="path", location=str(folder), name="Town Hall")
+    first = refresh(tmp_path, site.sources(local))
+    assert first.articles == 4
+    assert any(a.source == "Town Hall" for a in snapshot.load(tmp_path / "idx").articles)
+    (folder / "note.md").unlink()
+    (folder / "other.md").write_text(
+        "Title\nSomething else entirely happened here.", encoding="utf-8"
+    )
+    second = refresh(tmp_path, site.sources(local))
+    assert second.removed == 1 and second.counts.new == 1
+    assert "Council budget" not in {a.title for a in snapshot.load(tmp_path / "idx").articles}
+
+
+def test_store_holds_articles_passages_and_feed_state(tmp_path: Path, site: Site) -> None:
+    refresh(tmp_path, site.sources())
+    with ArticleStore(tmp_path / "store.sqlite3") as store:
+        assert store.integrity_ok()
+        assert store.count() == 3
+        assert store.count_by_origin() == {f"feed:{site.rss}": 2, f"feed:{site.atom}": 1}
+        rss_state = store.fetch_state(site.rss)
+        assert rss_state is not None and rss_state.etag == '"tech-v1"'
+
+
+def test_only_http_and_https_are_fetched(tmp_path: Path) -> None:
+    report = refresh(
+        tmp_path,
+        [
+            SourceRef(kind="url", location="file:///etc/passwd"),
+            SourceRef(kind="path", location=str(_one_file(tmp_path))),
+        ],
+    )
+    assert "only http and https" in report.problems[0].reason
+
+
+def _one_file(tmp_path: Path) -> Path:
+    path = tmp_path / "one.txt"
+    path.write_text("One\nA single local story so that the index is not empty.", encoding="utf-8")
+    return path
