@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bot.progress import ProgressBar, RefreshBar
-from bot.render_text import render_answer, render_report
+from bot.render_text import render_answer, render_health, render_report
 from bot.settings import Settings, load_settings, reindex_with
 from index import snapshot as snapshots
 from index.answer import Answerer
@@ -22,10 +22,13 @@ from index.evaluate import (
     result_record,
     write_jsonl,
 )
+from index.health import source_health
 from index.models import Answer
 from index.question import clean_question
 from index.reindex import ReindexReport
 from index.search import Searcher
+
+Handler = Callable[[argparse.Namespace], int]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -57,26 +60,36 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="index folder (default: [index] path of the config)",
     )
-
     parser = argparse.ArgumentParser(
         prog="newsbot",
         description="Answer questions about the news from an index of articles, with sources.",
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
 
-    p = commands.add_parser(
-        "reindex",
-        parents=[common],
-        help="rebuild the index from the configured sources",
-        description="Rebuild the index from the sources in the config (the bundled sample news when none is configured).",
-    )
-    p.set_defaults(handler=cmd_reindex)
+    def command(
+        name: str, handler: Handler, summary: str, description: str
+    ) -> argparse.ArgumentParser:
+        p = commands.add_parser(name, parents=[common], help=summary, description=description)
+        p.set_defaults(handler=handler)
+        return p
 
-    p = commands.add_parser(
+    command(
+        "reindex",
+        cmd_reindex,
+        "refresh the news and rebuild the index",
+        "Fetch what is new from the configured sources (the bundled sample news when none is configured) and rebuild the index.",
+    )
+    command(
+        "sources",
+        cmd_sources,
+        "show each source's health",
+        "Show each configured source: articles held and, for feeds and pages, the last success, consecutive failures and last error.",
+    )
+    p = command(
         "ask",
-        parents=[common],
-        help="answer a question from the indexed news",
-        description="Answer a question with the sentence that answers it and its sources.",
+        cmd_ask,
+        "answer a question from the indexed news",
+        "Answer a question with the sentence that answers it and its sources.",
     )
     p.add_argument("question", nargs="?", help='the question, e.g. "How many GPUs will Meta have?"')
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
@@ -86,13 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE.jsonl",
         help='answer every {"id", "question"} line of a file; one output line each',
     )
-    p.set_defaults(handler=cmd_ask)
-
-    p = commands.add_parser(
+    p = command(
         "eval",
-        parents=[common],
-        help="measure retrieval and answer quality on a question set",
-        description="Index DIR/articles.jsonl in a temporary index, answer DIR/questions.jsonl and print the metrics of ../shared/eval/score.py.",
+        cmd_eval,
+        "measure retrieval and answer quality on a question set",
+        "Index DIR/articles.jsonl in a temporary index, answer DIR/questions.jsonl and print the metrics of ../shared/eval/score.py.",
     )
     p.add_argument(
         "folder", type=Path, metavar="DIR", help="folder with articles.jsonl and questions.jsonl"
@@ -103,30 +114,31 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="write each question's answer and passages as JSONL (score.py reads it)",
     )
-    p.set_defaults(handler=cmd_eval)
-
-    p = commands.add_parser(
+    command(
         "run",
-        parents=[common],
-        help="start the Discord bot",
-        description="Start the Discord bot. The token is read from the environment variable named by [discord] token_env (DISCORD_TOKEN by default).",
+        cmd_run,
+        "start the Discord bot",
+        "Start the Discord bot. The token is read from the environment variable named by [discord] token_env (DISCORD_TOKEN by default).",
     )
-    p.set_defaults(handler=cmd_run)
-
-    p = commands.add_parser(
+    command(
         "sync-commands",
-        parents=[common],
-        help="register the slash commands with Discord",
-        description="Register the slash commands: with the guilds in [discord] guild_ids, or globally when there are none.",
+        cmd_sync_commands,
+        "register the slash commands with Discord",
+        "Register the slash commands: with the guilds in [discord] guild_ids, or globally when there are none.",
     )
-    p.set_defaults(handler=cmd_sync_commands)
-    return parser
+    return parser  # fmt: skip
 
 
 def cmd_reindex(args: argparse.Namespace) -> int:
     settings = load_settings(args.config, args.index)
     report = _reindex(settings)
     print(render_report(report))
+    return 0
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config, args.index)
+    print(render_health(source_health(settings.source_refs(), settings.store_path)))
     return 0
 
 

@@ -18,7 +18,7 @@ from index.service import NewsService
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("bot.cogs.ask", "bot.cogs.admin", "bot.cogs.info")
+EXTENSIONS = ("bot.cogs.ask", "bot.cogs.admin", "bot.cogs.info", "bot.cogs.refresh")
 SyncMode = Literal["if-changed", "always"]
 
 

@@ -11,6 +11,7 @@ from datetime import datetime
 from discord.utils import escape_markdown, escape_mentions
 
 from index.dates import format_date
+from index.health import SourceHealth
 from index.models import Answer, Hit
 from index.reindex import ProgressEvent, ReindexReport
 from index.service import IndexStatus
@@ -107,6 +108,22 @@ def progress_text(event: ProgressEvent) -> str:
 
 def status_embed(status: IndexStatus) -> Embed:
     per_source = "\n".join(f"{clean(name)}: {count:,}" for name, count in status.per_source.items())
+    fields = [
+        {
+            "name": "Articles per outlet",
+            "value": clip(per_source or "none", FIELD_VALUE_LIMIT),
+            "inline": False,
+        }
+    ]
+    remote = [h for h in status.sources if h.kind != "path"]
+    if remote:
+        fields.append(
+            {
+                "name": "Feeds and pages",
+                "value": clip("\n".join(map(_health_line, remote)), FIELD_VALUE_LIMIT),
+                "inline": False,
+            }
+        )
     return fit(
         {
             "title": "Indexed news",
@@ -115,15 +132,17 @@ def status_embed(status: IndexStatus) -> Embed:
                 f"Newest article: {format_date(status.newest)}. Last reindex: {_when(status.indexed_at)}."
             ),
             "color": BLUE,
-            "fields": [
-                {
-                    "name": "Articles per source",
-                    "value": clip(per_source or "none", FIELD_VALUE_LIMIT),
-                    "inline": False,
-                }
-            ],
+            "fields": fields,
         }
     )
+
+
+def _health_line(health: SourceHealth) -> str:
+    mark = "✅" if health.consecutive_failures == 0 and health.last_success else "⚠️"
+    line = f"{mark} {clean(clip(health.label, 120))}: {health.articles:,} articles, last success {_when(health.last_success)}"
+    if health.consecutive_failures:
+        line += f", {health.consecutive_failures} failures in a row ({clean(clip(health.last_error or '', 120))})"
+    return line
 
 
 def help_embed() -> Embed:

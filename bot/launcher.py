@@ -16,6 +16,7 @@ import discord
 
 from bot.discord_client import NewsBot, SyncMode
 from bot.settings import ConfigError, Settings, reindex_with
+from index.health import source_health
 from index.reindex import RefreshProgress, ReindexReport
 from index.service import NewsService, Rebuild
 
@@ -67,7 +68,12 @@ def rebuild_from(settings: Settings) -> Rebuild:
 
 
 def build_service(settings: Settings, rebuild: Rebuild | None = None) -> NewsService:
-    service = NewsService(settings.index.path, rebuild or rebuild_from(settings), settings.answer)
+    service = NewsService(
+        settings.index.path,
+        rebuild or rebuild_from(settings),
+        settings.answer,
+        health=lambda: source_health(settings.source_refs(), settings.store_path),
+    )
     service.load()
     return service
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from index.dates import format_date
+from index.health import SourceHealth
 from index.models import Answer, Hit
 from index.reindex import ReindexReport
 
@@ -54,4 +55,17 @@ def render_report(report: ReindexReport) -> str:
     if report.problems:
         lines.append(f"Problems ({len(report.problems)}):")
         lines.extend(f"  {p.origin}: {p.reason}" for p in report.problems)
+    return "\n".join(lines)
+
+
+def render_health(health: list[SourceHealth]) -> str:
+    lines = []
+    for h in health:
+        when = h.last_success.strftime("%Y-%m-%d %H:%M UTC") if h.last_success else "never"
+        line = f"{h.kind:<4}  {h.label}\n      {h.articles:,} articles"
+        if h.kind != "path":
+            line += f", last success {when}, {h.consecutive_failures} consecutive failures"
+            if h.last_error:
+                line += f"\n      last error: {h.last_error}"
+        lines.append(line)
     return "\n".join(lines)

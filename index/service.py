@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from index import snapshot as snapshots
 from index.answer import AnswerConfig, Answerer
 from index.errors import IndexMissingError, NewsbotError
+from index.health import SourceHealth
 from index.models import Answer
 from index.reindex import RefreshProgress, ReindexReport
 from index.search import Searcher
@@ -32,15 +33,21 @@ class IndexStatus(BaseModel):
     per_source: dict[str, int]
     newest: datetime | None
     indexed_at: datetime
+    sources: list[SourceHealth] = []
 
 
 class NewsService:
     """Thread-safe: ``answer`` may run in many worker threads while ``reindex`` runs in another."""
 
     def __init__(
-        self, index_path: Path, rebuild: Rebuild, answer_config: AnswerConfig | None = None
+        self,
+        index_path: Path,
+        rebuild: Rebuild,
+        answer_config: AnswerConfig | None = None,
+        health: Callable[[], list[SourceHealth]] | None = None,
     ) -> None:
         self.index_path = index_path
+        self._health = health
         self._rebuild = rebuild
         self._answer_config = answer_config or AnswerConfig()
         self._answerer: Answerer | None = None
@@ -98,4 +105,5 @@ class NewsService:
             per_source=dict(Counter(a.source or "unknown" for a in snap.articles).most_common()),
             newest=max(dates) if dates else None,
             indexed_at=snap.manifest.created_at,
+            sources=self._health() if self._health else [],
         )

@@ -205,3 +205,41 @@ def test_reindex_draws_a_progress_bar_on_a_terminal_only(tmp_path: Path) -> None
     assert "Indexing" in drawn.decode() and "12/12" in drawn.decode()
     piped = run("reindex", "--index", str(tmp_path / "idx"))
     assert "Indexing" not in piped.stderr  # no bar when stderr is not a terminal
+
+
+def test_sources_command_shows_each_feeds_health(tmp_path: Path) -> None:
+    from tests.news_server import NewsServer, article_page, rss
+
+    write_corpus(tmp_path / "news")
+    with NewsServer() as server:
+        page = server.add(
+            "/p",
+            article_page(
+                "Harbour reopens",
+                ["The harbour reopened to ships on Friday after a week of storms."],
+            ),
+        )
+        feed = server.add(
+            "/feed.rss",
+            rss("Coast News", [{"title": "Harbour reopens", "link": page}]),
+            content_type="application/rss+xml",
+        )
+        broken = server.add("/broken.rss", "nope", status=500, content_type="text/plain")
+        config = _config(
+            tmp_path,
+            f'[index]\npath = "idx"\n\n[[sources]]\npath = "news"\n\n[[sources]]\nfeed = "{feed}"\n\n'
+            f'[[sources]]\nfeed = "{broken}"\nname = "Broken Bugle"\n',
+        )
+        reindexed = run("reindex", "--config", str(config))
+        assert reindexed.returncode == 0, reindexed.stderr
+        assert f"{broken}: HTTP 500" in reindexed.stdout
+        result = run("sources", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    blocks = result.stdout.split("\n")
+    assert any(line.startswith("path") for line in blocks)
+    text = result.stdout
+    assert f"feed  {feed}\n      1 articles, last success 20" in text
+    assert (
+        "feed  Broken Bugle\n      0 articles, last success never, 1 consecutive failures" in text
+    )
+    assert "last error: HTTP 500 Internal Server Error" in text

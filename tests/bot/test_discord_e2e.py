@@ -418,3 +418,63 @@ def test_missing_token_is_one_clear_sentence(tmp_path: Path) -> None:
     assert "set the DISCORD_TOKEN environment variable" in result.stderr
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_scheduled_refresh_shares_the_reindex_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = make_settings(tmp_path)
+    settings.refresh.every_minutes = 0.002  # about every 0.1 s
+    real = rebuild_from(settings)
+    real(None)
+    entered, release = threading.Event(), threading.Event()
+
+    def gated(progress: Any) -> Any:
+        entered.set()
+        release.wait(30)
+        return real(progress)
+
+    async def scenario() -> None:
+        async with running(settings, monkeypatch, rebuild=gated) as h:
+            assert await asyncio.to_thread(entered.wait, 30)  # the schedule started a refresh
+            [busy] = await h.slash_replies("reindex", permissions=MANAGE_GUILD)
+            assert "already running" in busy.body["content"]
+            release.set()
+
+    run_async(scenario)
+
+
+def test_sources_shows_feed_health(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.news_server import NewsServer, article_page, rss
+
+    with NewsServer() as server:
+        page = server.add(
+            "/p",
+            article_page(
+                "Harbour reopens",
+                ["The harbour reopened to ships on Friday after a week of storms."],
+            ),
+        )
+        good = server.add(
+            "/good.rss",
+            rss("Coast News", [{"title": "Harbour reopens", "link": page}]),
+            content_type="application/rss+xml",
+        )
+        bad = server.url("/gone.rss")
+        settings = make_settings(tmp_path)
+        settings.sources += [
+            SourceSettings(feed=good),
+            SourceSettings(feed=bad, name="Gone Gazette"),
+        ]
+
+        async def scenario() -> None:
+            async with running(settings, monkeypatch) as h:
+                [reply] = await h.slash_replies("sources")
+                feeds = embeds(reply)[0]["fields"][1]["value"]
+                assert f"✅ {good}: 1 articles, last success 20" in feeds
+                assert (
+                    "⚠️ Gone Gazette: 0 articles, last success never, 1 failures in a row (HTTP 404 Not Found)"
+                    in feeds
+                )
+
+        run_async(scenario)

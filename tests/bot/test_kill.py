@@ -1,0 +1,130 @@
+"""A reindex killed with SIGKILL mid-run loses nothing: the old index serves, the store is consistent."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+from pathlib import Path
+
+from index import snapshot
+from index.answer import Answerer
+from index.search import Searcher
+from index.store import ArticleStore
+from tests.corpus import write_corpus
+from tests.helpers import child_env, newsbot_command
+from tests.news_server import NewsServer, article_page, rss
+
+
+def test_sigkill_during_reindex_keeps_the_previous_index_and_a_consistent_store(
+    tmp_path: Path,
+) -> None:
+    write_corpus(tmp_path / "news")
+    with NewsServer() as server:
+        first = server.add(
+            "/a/one",
+            article_page(
+                "Harbour reopens",
+                ["The harbour reopened to ships on Friday after a week of storms closed it."],
+            ),
+        )
+        feed = server.add(
+            "/feed.rss",
+            rss("Coast News", [{"title": "Harbour reopens", "link": first}]),
+            content_type="application/rss+xml",
+        )
+        config = tmp_path / "newsbot.toml"
+        config.write_text(
+            f'[index]\npath = "idx"\n\n[[sources]]\npath = "news"\n\n[[sources]]\nfeed = "{feed}"\n\n'
+            "[fetch]\nread_timeout = 120\n",
+            encoding="utf-8",
+        )
+        env = child_env()
+        ok = subprocess.run(
+            [newsbot_command(), "reindex", "--config", str(config)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            check=False,
+        )
+        assert ok.returncode == 0, ok.stderr
+        before = (tmp_path / "idx" / "CURRENT").read_text()
+
+        more = [
+            server.add(
+                f"/a/n{i}",
+                article_page(
+                    f"Story {i}",
+                    [
+                        f"Ferry number {i} carried {i * 100} passengers across the bay on Saturday morning."
+                    ],
+                ),
+            )
+            for i in range(5)
+        ]
+        stalled = server.add("/a/stalled", stall=True)
+        items = [{"title": "Harbour reopens", "link": first}] + [
+            {"title": f"Story {i}", "link": u} for i, u in enumerate(more)
+        ]
+        server.add(
+            "/feed.rss",
+            rss("Coast News", [*items, {"title": "Stalled", "link": stalled}]),
+            content_type="application/rss+xml",
+        )
+        child = subprocess.Popen(
+            [newsbot_command(), "reindex", "--config", str(config)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        try:
+            assert server.wait_for_request("/a/stalled", timeout=60), (
+                "the child never reached the stalled page"
+            )
+            child.send_signal(signal.SIGKILL)
+            child.wait(30)
+        finally:
+            if child.poll() is None:
+                child.kill()
+        assert child.returncode == -signal.SIGKILL
+
+        # The previous snapshot is still the live one, complete, and answers.
+        assert (tmp_path / "idx" / "CURRENT").read_text() == before
+        loaded = snapshot.load(tmp_path / "idx")
+        answer = Answerer(Searcher(loaded)).answer("When did the harbour reopen?")
+        assert answer.sentence is not None and "Friday" in answer.sentence.text
+
+        # The store is consistent: intact, no passages without their article, analysis all-or-nothing.
+        store_path = tmp_path / "idx.articles.sqlite3"
+        with ArticleStore(store_path) as store:
+            assert store.integrity_ok()
+        db = sqlite3.connect(store_path)
+        assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+        half = db.execute(
+            "SELECT COUNT(*) FROM articles a WHERE a.analysis IS NOT NULL AND NOT EXISTS (SELECT 1 FROM passages p WHERE p.article_id = a.id)"
+        ).fetchone()[0]
+        assert half == 0
+        db.close()
+
+        # With the page answering again, the next reindex completes and finds the new stories.
+        server.add(
+            "/a/stalled",
+            article_page(
+                "Stalled",
+                [
+                    "The delayed report finally arrived on Sunday with figures for the whole harbour season."
+                ],
+            ),
+        )
+        again = subprocess.run(
+            [newsbot_command(), "reindex", "--config", str(config)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            check=False,
+        )
+        assert again.returncode == 0, again.stderr
+        titles = {a.title for a in snapshot.load(tmp_path / "idx").articles}
+        assert {"Story 0", "Story 4", "Stalled", "Harbour reopens"} <= titles
