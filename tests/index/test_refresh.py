@@ -116,6 +116,7 @@ def test_an_unchanged_reindex_costs_one_304_per_feed_and_reprocesses_nothing(
     requests = site.server.requests
     assert sorted(r.path for r in requests) == ["/feeds/sport.atom", "/feeds/tech.rss"]
     assert site.server.hits("/feeds/tech.rss")[0].headers["If-None-Match"] == '"tech-v1"'
+    assert site.server.hits("/feeds/tech.rss")[0].headers["User-Agent"].startswith("newsbot/")
     assert (
         site.server.hits("/feeds/sport.atom")[0].headers["If-Modified-Since"]
         == "Sun, 20 Aug 2023 12:00:00 GMT"
