@@ -13,9 +13,9 @@ from bot.render_text import render_answer, render_health, render_report
 from bot.settings import Settings, load_settings, reindex_with
 from index import snapshot as snapshots
 from index.answer import Answerer
-from index.errors import NewsbotError
+from index.dates import parse_date
+from index.errors import NewsbotError, QuestionError
 from index.evaluate import (
-    METRICS,
     answer_each,
     evaluate_folder,
     read_questions,
@@ -24,9 +24,9 @@ from index.evaluate import (
 )
 from index.health import source_health
 from index.models import Answer
-from index.question import clean_question
+from index.question import clean_question, parse_since
 from index.reindex import ReindexReport
-from index.search import Searcher
+from index.search import SearchFilters
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -94,6 +94,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question", nargs="?", help='the question, e.g. "How many GPUs will Meta have?"')
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
     p.add_argument(
+        "--since",
+        metavar="WHEN",
+        help="only news from then on: 7d, 24h, 2w or a date such as 2024-01-31",
+    )
+    p.add_argument(
+        "--source", metavar="OUTLET", help="only news from this outlet or site, e.g. cnn.com"
+    )
+    p.add_argument(
+        "--as-of", metavar="DATE", help="answer as if asked on DATE: later news is left out"
+    )
+    p.add_argument(
         "--questions",
         type=Path,
         metavar="FILE.jsonl",
@@ -107,6 +118,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "folder", type=Path, metavar="DIR", help="folder with articles.jsonl and questions.jsonl"
+    )
+    p.add_argument(
+        "--unanswerable",
+        type=Path,
+        metavar="FILE.jsonl",
+        help="questions the articles cannot answer: prints how often they are refused, and how often real ones are",
     )
     p.add_argument(
         "--details",
@@ -153,9 +170,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if args.index is None and not snapshots.exists(settings.index.path):
         print("No index yet: building one from the configured sources first.", file=sys.stderr)
         _reindex(settings)
-    answerer = Answerer(Searcher(snapshots.load(settings.index.path)), settings.answer)
+    answerer = Answerer.load(settings.index.path, settings.search, settings.answer)
     if args.questions is not None:
-        for question, outcome in answer_each(answerer, read_questions(args.questions)):
+        for question, outcome in answer_each(
+            answerer, read_questions(args.questions), _filters(args)
+        ):
             if args.json:
                 print(json.dumps(result_record(question, outcome), ensure_ascii=False), flush=True)
             else:
@@ -163,7 +182,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
                     f"[{question.id}] {question.question}\n{_outcome_text(outcome)}\n", flush=True
                 )
         return 0
-    answer = answerer.answer(args.question)
+    answer = answerer.answer(args.question, _filters(args))
     if args.json:
         print(json.dumps(answer.to_record(), ensure_ascii=False, indent=2))
     else:
@@ -171,21 +190,37 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def _filters(args: argparse.Namespace) -> SearchFilters:
+    asked = parse_date(args.as_of) if args.as_of else None
+    if args.as_of and asked is None:
+        raise QuestionError(f"--as-of must be a date such as 2024-01-31, not {args.as_of!r}.")
+    since = parse_since(args.since) if args.since else None
+    return SearchFilters(asked=asked, since=since, source=args.source)
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
-    metrics, records = evaluate_folder(
+    result = evaluate_folder(
         args.folder,
         chunking=settings.chunking,
         bm25=settings.bm25,
         answer=settings.answer,
+        search=settings.search,
+        unanswerable=args.unanswerable,
         progress=ProgressBar("Indexing"),
     )
     if args.details is not None:
-        write_jsonl(args.details, records, lambda r: json.dumps(r, ensure_ascii=False))
-    print(f"{'metric':<18}value")
-    for name in METRICS:
-        print(f"{name:<18}{metrics[name]:.3f}")
-    print(f"{'questions':<18}{len(records)}")
+        write_jsonl(
+            args.details,
+            result.records + result.unanswerable,
+            lambda r: json.dumps(r, ensure_ascii=False),
+        )
+    print(f"{'metric':<22}value")
+    for name, value in result.metrics.items():
+        print(f"{name:<22}{value:.3f}")
+    print(f"{'questions':<22}{len(result.records)}")
+    if result.unanswerable:
+        print(f"{'unanswerable':<22}{len(result.unanswerable)}")
     return 0
 
 

@@ -72,6 +72,7 @@ def build_service(settings: Settings, rebuild: Rebuild | None = None) -> NewsSer
         settings.index.path,
         rebuild or rebuild_from(settings),
         settings.answer,
+        settings.search,
         health=lambda: source_health(settings.source_refs(), settings.store_path),
     )
     service.load()

@@ -18,6 +18,7 @@ from index.errors import NewsbotError
 from index.fetch import FetchConfig
 from index.models import SourceRef
 from index.reindex import RefreshProgress, ReindexReport, reindex
+from index.search import SearchConfig
 
 CONFIG_ENV = "NEWSBOT_CONFIG"
 LOCAL_CONFIG = Path("newsbot.toml")
@@ -105,6 +106,7 @@ class Settings(_Section):
     fetch: FetchConfig = Field(default_factory=FetchConfig)
     refresh: RefreshSettings = Field(default_factory=RefreshSettings)
     chunking: ChunkingConfig = Field(default_factory=ChunkingConfig)
+    search: SearchConfig = Field(default_factory=SearchConfig)
     bm25: BM25Params = Field(default_factory=BM25Params)
     answer: AnswerConfig = Field(default_factory=AnswerConfig)
     discord: DiscordSettings = Field(default_factory=DiscordSettings)

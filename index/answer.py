@@ -3,21 +3,32 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from index import snapshot as snapshots
+from index.clean import outlet_key
 from index.models import Answer, AnswerSentence, Hit
 from index.question import clean_question
-from index.search import Searcher
+from index.search import SearchConfig, Searcher, SearchFilters
 from index.sentences import split_sentences
 from index.spans import QuestionType, find_span, question_type
 
+# How a sentence's score is made (measured on ../shared/eval, see docs/quality.md): its share of
+# the question's weight, plus a bonus when it holds an answer of the asked type, minus a little
+# for coming from a lower-ranked article or from later in the article.
+TYPED_BONUS = 0.35
+NAME_BONUS = 0.1
+RANK_PENALTY = 0.08
+POSITION_PENALTY = 0.005
+
 
 class AnswerConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
     """How answers are composed (defaults measured on ../shared/eval, see docs/quality.md)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     passages: int = Field(default=10, ge=1, le=50, description="passages returned with an answer")
     sentence_from: int = Field(
@@ -45,10 +56,20 @@ class Answerer:
         self._idf = np.log((n_docs + 1) / np.maximum(doc_freq, 1))
         self._unknown_idf = math.log(n_docs + 1) + 1.0
 
-    def answer(self, question: str) -> Answer:
+    @classmethod
+    def load(
+        cls,
+        index_path: Path,
+        search: SearchConfig | None = None,
+        config: AnswerConfig | None = None,
+    ) -> Answerer:
+        """An answerer over the live snapshot of the index at ``index_path``."""
+        return cls(Searcher(snapshots.load(index_path), search), config)
+
+    def answer(self, question: str, filters: SearchFilters | None = None) -> Answer:
         question = clean_question(question, self.config.max_question_chars)
         snapshot = self.searcher.snapshot
-        hits = self.searcher.search(question, self.config.passages)
+        hits = self.searcher.search(question, self.config.passages, filters)
         weights = self._weights(self.searcher.query_terms(question))
         support, sentence = self._best_sentence(question, hits, weights)
         return Answer(
@@ -57,6 +78,7 @@ class Answerer:
             passages=hits,
             indexed_at=snapshot.manifest.created_at,
             articles=snapshot.manifest.counts.articles,
+            as_of=filters.asked if filters else None,
         )
 
     def _weights(self, terms: list[str]) -> dict[str, float]:
@@ -73,12 +95,16 @@ class Answerer:
         """
         analyzer = self.searcher.snapshot.analyzer
         kind = question_type(question)
+        asked = set(weights)
         total = sum(weights.values()) or 1.0
         best: tuple[float, float, AnswerSentence] | None = None
         for rank, hit in self._candidate_passages(hits):
             title_terms = set(analyzer.terms(hit.article.title))
+            outlet = set(analyzer.terms(outlet_key(hit.article.source)))
             for index, sentence in enumerate(split_sentences(hit.text)):
                 terms = set(analyzer.terms(sentence))
+                if not terms & asked:
+                    continue
                 # Words of the title count for half: the sentence is read under its headline.
                 overlap = (
                     sum(
@@ -87,14 +113,10 @@ class Answerer:
                     )
                     / total
                 )
-                if not terms & weights.keys():
-                    continue
-                span = find_span(sentence, question, kind, analyzer)
-                score = overlap - 0.08 * rank - 0.005 * (index + hit.position)
-                if span is not None and kind is not QuestionType.THING:
-                    score += 0.35
-                elif span is not None:
-                    score += 0.1
+                span = find_span(sentence, asked, kind, analyzer, exclude=outlet)
+                score = overlap - RANK_PENALTY * rank - POSITION_PENALTY * (index + hit.position)
+                if span is not None:
+                    score += NAME_BONUS if kind is QuestionType.THING else TYPED_BONUS
                 if best is None or score > best[0]:
                     start, end = span if span else (0, len(sentence))
                     best = (

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from index.clean import clean_line, clean_text
+from index.clean import clean_line, clean_text, strip_dateline
 from index.dates import parse_date
 from index.models import Article, Problem
 from index.urls import canonical_url
@@ -41,20 +41,21 @@ class RawArticle(BaseModel):
 
 def to_article(raw: RawArticle, origin: str) -> Article | Problem:
     """Clean one raw article into the model, or say why it cannot be one."""
-    text = clean_text(raw.text)
+    url = raw.url.strip() if raw.url and raw.url.strip() else None
+    source = clean_line(raw.source) or _host(url)
+    text = strip_dateline(clean_text(raw.text), source)
     title = clean_line(raw.title or "")
     if not text:
         return Problem(
             origin=origin, reason="no article text after cleaning (empty or only page furniture)"
         )
-    url = raw.url.strip() if raw.url and raw.url.strip() else None
     key = canonical_url(url) if url else "sha256:" + content_hash(text)
     return Article(
         id=hashlib.sha256(key.encode()).hexdigest()[:16],
         url=url,
         title=title or _first_words(text),
         text=text,
-        source=clean_line(raw.source) or _host(url),
+        source=source,
         published=parse_date(raw.published),
         authors=tuple(clean_line(a) for a in raw.authors if clean_line(a)),
         origin=origin,

@@ -78,3 +78,36 @@ def _split_furniture_lines(block: str) -> list[str]:
     if current:
         kept.append(" ".join(current))
     return kept
+
+
+# Wire-style datelines that open an article: "(Reuters) -", "WASHINGTON (AP) —",
+# "New York CNN Business —". Removed only when they name the article's own outlet, so an opening
+# such as "Apple (AAPL) shares rose" is left alone.
+_DATELINE = re.compile(
+    r"^(?P<place>[^()—–\n]{0,60}?)\s*(?:\((?P<paren>[^()]{1,40})\)\s*(?:[—–-]{1,2}\s*)?|\s+[—–]\s+)"
+)
+
+
+def strip_dateline(text: str, outlet: str) -> str:
+    key = outlet_key(outlet)
+    match = _DATELINE.match(text)
+    if not key or not match:
+        return text
+    words = match.group("place").split()
+    if any(w[0].islower() for w in words if w[0].isalpha()):
+        return text  # a sentence, not a place name
+    if match.group("paren") is not None:
+        named = [match.group("paren")]
+    else:  # no brackets: the outlet is the last one to three words before the dash
+        named = [" ".join(words[-n:]) for n in (1, 2, 3) if len(words) >= n]
+    if any(outlet_key(name).startswith(key) for name in named):
+        return text[match.end() :]
+    return text
+
+
+def outlet_key(outlet: str) -> str:
+    """ "cnn.com" -> "cnn", "The Verge" -> "theverge": how an outlet names itself in a dateline."""
+    name = outlet.lower().strip().removeprefix("www.")
+    if "." in name and " " not in name:
+        name = name.split(".")[0]
+    return re.sub(r"[^a-z0-9]", "", name)

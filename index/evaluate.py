@@ -16,9 +16,10 @@ from index.answer import AnswerConfig, Answerer
 from index.bm25 import BM25Params
 from index.build import Progress, build_snapshot
 from index.chunking import ChunkingConfig
+from index.dates import parse_date
 from index.errors import NewsbotError
 from index.models import Answer
-from index.search import Searcher
+from index.search import SearchConfig, SearchFilters
 from index.sources import load_sources
 
 METRICS = ("gold@1", "gold@3", "gold@5", "gold@10", "mrr@10", "answer@1", "answer@passages3")
@@ -56,12 +57,20 @@ def read_questions(path: Path) -> list[EvalQuestion]:
 
 
 def answer_each(
-    answerer: Answerer, questions: Iterable[EvalQuestion]
+    answerer: Answerer, questions: Iterable[EvalQuestion], filters: SearchFilters | None = None
 ) -> Iterator[tuple[EvalQuestion, Answer | NewsbotError]]:
-    """Answer every question; one that cannot be asked yields its error instead of stopping the run."""
+    """Answer every question as of the time it was asked; one that cannot be asked yields its
+    error instead of stopping the run."""
+    base = filters or SearchFilters()
     for q in questions:
+        asked = parse_date(q.asked)
         try:
-            yield q, answerer.answer(q.question)
+            yield (
+                q,
+                answerer.answer(
+                    q.question, base.model_copy(update={"asked": asked}) if asked else base
+                ),
+            )
         except NewsbotError as exc:
             yield q, exc
 
@@ -83,15 +92,24 @@ def answer_all(answerer: Answerer, questions: Iterable[EvalQuestion]) -> list[di
     return [result_record(q, outcome) for q, outcome in answer_each(answerer, questions)]
 
 
+class EvalResult(BaseModel):
+    metrics: dict[str, float]
+    records: list[dict[str, object]]
+    unanswerable: list[dict[str, object]] = []
+
+
 def evaluate_folder(
     folder: Path,
     *,
     chunking: ChunkingConfig | None = None,
     bm25: BM25Params | None = None,
     answer: AnswerConfig | None = None,
+    search: SearchConfig | None = None,
+    unanswerable: Path | None = None,
     progress: Progress | None = None,
-) -> tuple[dict[str, float], list[dict[str, object]]]:
-    """Index ``folder/articles.jsonl`` in a temporary index, answer ``folder/questions.jsonl``."""
+) -> EvalResult:
+    """Index ``folder/articles.jsonl`` in a temporary index and answer ``folder/questions.jsonl``
+    (and, if given, a file of questions the articles cannot answer, to measure refusals)."""
     articles_path, questions_path = folder / "articles.jsonl", folder / "questions.jsonl"
     for required in (articles_path, questions_path):
         if not required.is_file():
@@ -99,15 +117,19 @@ def evaluate_folder(
                 f"{folder} has no {required.name}; an evaluation folder needs articles.jsonl and questions.jsonl."
             )
     questions = read_questions(questions_path)
+    negatives = read_questions(unanswerable) if unanswerable else []
     loaded = load_sources([articles_path])
     built = build_snapshot(loaded.articles, chunking=chunking, bm25=bm25, progress=progress)
     with tempfile.TemporaryDirectory(prefix="newsbot-eval-") as tmp:
         # Round-trip through disk so the evaluation measures exactly what users load.
         snapshots.save(built, Path(tmp))
-        loaded_snapshot = snapshots.load(Path(tmp))
-    answerer = Answerer(Searcher(loaded_snapshot), answer)
+        answerer = Answerer.load(Path(tmp), search, answer)
     records = answer_all(answerer, questions)
-    return score(questions, records), records
+    metrics = score(questions, records)
+    negative_records = answer_all(answerer, negatives)
+    if negatives:
+        metrics |= refusal_rates(records, negative_records)
+    return EvalResult(metrics=metrics, records=records, unanswerable=negative_records)
 
 
 def score(questions: list[EvalQuestion], records: list[dict[str, object]]) -> dict[str, float]:
@@ -130,6 +152,18 @@ def score(questions: list[EvalQuestion], records: list[dict[str, object]]) -> di
         totals["answer@passages3"] += any(_contains(p.get("text"), q.answers) for p in passages[:3])
     n = len(questions) or 1
     return {k: round(v / n, 3) for k, v in totals.items()}
+
+
+def refusal_rates(
+    records: list[dict[str, object]], unanswerable: list[dict[str, object]]
+) -> dict[str, float]:
+    """How often questions the news cannot answer are refused, and real ones wrongly refused."""
+    refused = sum(r.get("answer") is None for r in unanswerable)
+    wrongly = sum(r.get("answer") is None for r in records)
+    return {
+        "refused@unanswerable": round(refused / len(unanswerable), 3) if unanswerable else 0.0,
+        "refused@answerable": round(wrongly / len(records), 3) if records else 0.0,
+    }
 
 
 def format_metrics(metrics: dict[str, float]) -> str:

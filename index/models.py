@@ -95,6 +95,9 @@ class Answer(BaseModel):
     passages: list[Hit] = Field(default_factory=list)
     indexed_at: datetime | None = None
     articles: int = 0
+    as_of: datetime | None = Field(
+        default=None, description="when it was asked; later news was not used"
+    )
 
     @property
     def found(self) -> bool:

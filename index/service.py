@@ -18,7 +18,7 @@ from index.errors import IndexMissingError, NewsbotError
 from index.health import SourceHealth
 from index.models import Answer
 from index.reindex import RefreshProgress, ReindexReport
-from index.search import Searcher
+from index.search import SearchConfig, SearchFilters
 
 Rebuild = Callable[[RefreshProgress | None], ReindexReport]
 
@@ -44,12 +44,14 @@ class NewsService:
         index_path: Path,
         rebuild: Rebuild,
         answer_config: AnswerConfig | None = None,
+        search_config: SearchConfig | None = None,
         health: Callable[[], list[SourceHealth]] | None = None,
     ) -> None:
         self.index_path = index_path
         self._health = health
         self._rebuild = rebuild
         self._answer_config = answer_config or AnswerConfig()
+        self._search_config = search_config or SearchConfig()
         self._answerer: Answerer | None = None
         self._reindex_lock = threading.Lock()
         self._reindex_started: float | None = None
@@ -59,19 +61,19 @@ class NewsService:
         if not snapshots.exists(self.index_path):
             self.reindex()
             return
-        self._answerer = Answerer(Searcher(snapshots.load(self.index_path)), self._answer_config)
+        self._answerer = Answerer.load(self.index_path, self._search_config, self._answer_config)
 
     @property
     def reindexing(self) -> bool:
         return self._reindex_lock.locked()
 
-    def answer(self, question: str) -> Answer:
+    def answer(self, question: str, filters: SearchFilters | None = None) -> Answer:
         answerer = self._answerer  # one read: a concurrent swap cannot mix two snapshots
         if answerer is None:
             raise IndexMissingError(
                 "The news index is not loaded yet; an admin can build it with /reindex."
             )
-        return answerer.answer(question)
+        return answerer.answer(question, filters)
 
     def reindex(self, progress: RefreshProgress | None = None) -> ReindexReport:
         """Rebuild and swap in the new index; refuses at once if a rebuild is already running."""
@@ -84,7 +86,7 @@ class NewsService:
         try:
             self._reindex_started = time.monotonic()
             report = self._rebuild(progress)
-            fresh = Answerer(Searcher(snapshots.load(self.index_path)), self._answer_config)
+            fresh = Answerer.load(self.index_path, self._search_config, self._answer_config)
             self._answerer = fresh
             return report
         finally:

@@ -52,15 +52,23 @@ def question_type(question: str) -> QuestionType:
 
 
 def find_span(
-    sentence: str, question: str, kind: QuestionType, analyzer: Analyzer
+    sentence: str,
+    asked: set[str],
+    kind: QuestionType,
+    analyzer: Analyzer,
+    exclude: frozenset[str] | set[str] = frozenset(),
 ) -> tuple[int, int] | None:
-    """The character span of ``sentence`` that answers ``question``, or None if none stands out."""
-    asked = set(analyzer.terms(question))
+    """The span of ``sentence`` answering a question of terms ``asked``, or None if none stands out.
+
+    Names made only of ``exclude`` terms (the outlet's own name, as in a dateline) never answer.
+    """
     if kind is QuestionType.NUMBER:
         return _best_number(sentence, asked, analyzer)
     if kind is QuestionType.DATE:
         return _first_new(_DATE, sentence, asked, analyzer)
-    return _best_name(sentence, asked, analyzer, prefer_multiword=kind is QuestionType.PERSON)
+    return _best_name(
+        sentence, asked | exclude, analyzer, prefer_multiword=kind is QuestionType.PERSON
+    )
 
 
 def _best_number(sentence: str, asked: set[str], analyzer: Analyzer) -> tuple[int, int] | None:
