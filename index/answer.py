@@ -20,9 +20,12 @@ from index.spans import QuestionType, find_span, question_type
 # the question's weight, plus a bonus when it holds an answer of the asked type, minus a little
 # for coming from a lower-ranked article or from later in the article.
 TYPED_BONUS = 0.35
-NAME_BONUS = 0.1
-RANK_PENALTY = 0.08
-POSITION_PENALTY = 0.005
+NAME_BONUS = 0.25
+RANK_PENALTY = 0.04
+POSITION_PENALTY = 0.02
+HEADLINE_PENALTY = 0.05
+# A passage must hold at least this many of the question's words (all of them, if it has fewer).
+MIN_MATCHED_TERMS = 2
 
 
 class AnswerConfig(BaseModel):
@@ -32,13 +35,16 @@ class AnswerConfig(BaseModel):
 
     passages: int = Field(default=10, ge=1, le=50, description="passages returned with an answer")
     sentence_from: int = Field(
-        default=3, ge=1, le=20, description="top passages searched for the answer sentence"
+        default=3, ge=1, le=20, description="best articles searched for the answer sentence"
     )
     min_coverage: float = Field(
-        default=0.5,
+        default=0.40,
         ge=0,
         le=1,
-        description="share of the question's term weight one sentence must exceed, else not found",
+        description=(
+            "support needed to answer: the mean of the answer sentence's and its passage's share "
+            "of the question's term weight; at or below it the answer is 'not found'"
+        ),
     )
     max_question_chars: int = Field(default=500, ge=20, le=4000)
 
@@ -71,7 +77,10 @@ class Answerer:
         snapshot = self.searcher.snapshot
         hits = self.searcher.search(question, self.config.passages, filters)
         weights = self._weights(self.searcher.query_terms(question))
-        support, sentence = self._best_sentence(question, hits, weights)
+        sentence_support, sentence = self._best_sentence(question, hits, weights)
+        support = (sentence_support + self._coverage(hits[0], weights)) / 2 if hits else 0.0
+        if hits and len(self._matched(hits[0], weights)) < min(len(weights), MIN_MATCHED_TERMS):
+            support = 0.0  # "the capital of Mars" is not answered by a passage about Mars alone
         return Answer(
             question=question,
             sentence=sentence if support > self.config.min_coverage else None,
@@ -101,7 +110,7 @@ class Answerer:
         for rank, hit in self._candidate_passages(hits):
             title_terms = set(analyzer.terms(hit.article.title))
             outlet = set(analyzer.terms(outlet_key(hit.article.source)))
-            for index, sentence in enumerate(split_sentences(hit.text)):
+            for index, (penalty, sentence) in enumerate(self._sentences(hit)):
                 terms = set(analyzer.terms(sentence))
                 if not terms & asked:
                     continue
@@ -114,7 +123,12 @@ class Answerer:
                     / total
                 )
                 span = find_span(sentence, asked, kind, analyzer, exclude=outlet)
-                score = overlap - RANK_PENALTY * rank - POSITION_PENALTY * (index + hit.position)
+                score = (
+                    overlap
+                    - penalty
+                    - RANK_PENALTY * rank
+                    - POSITION_PENALTY * (index + hit.position)
+                )
                 if span is not None:
                     score += NAME_BONUS if kind is QuestionType.THING else TYPED_BONUS
                 if best is None or score > best[0]:
@@ -125,6 +139,23 @@ class Answerer:
                         AnswerSentence(text=sentence, start=start, end=end, hit=hit),
                     )
         return (best[1], best[2]) if best else (0.0, None)
+
+    def _coverage(self, hit: Hit, weights: dict[str, float]) -> float:
+        """Share of the question's weight found anywhere in the passage or its headline."""
+        total = sum(weights.values()) or 1.0
+        return sum(weights[t] for t in self._matched(hit, weights)) / total
+
+    def _matched(self, hit: Hit, weights: dict[str, float]) -> set[str]:
+        present = set(self.searcher.snapshot.analyzer.terms(f"{hit.article.title}\n{hit.text}"))
+        return present & weights.keys()
+
+    @staticmethod
+    def _sentences(hit: Hit) -> list[tuple[float, str]]:
+        sentences = [(0.0, s) for s in split_sentences(hit.text)]
+        if hit.position == 0 and hit.article.title:
+            # The headline often names the answer, but a body sentence saying as much is fuller.
+            sentences.insert(0, (HEADLINE_PENALTY, hit.article.title))
+        return sentences
 
     def _candidate_passages(self, hits: list[Hit]) -> list[tuple[int, Hit]]:
         """Every retrieved passage of the best few articles, with the rank of its article."""

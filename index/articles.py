@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from index.clean import clean_line, clean_text, strip_dateline
+from index.clean import clean_line, clean_text, strip_dateline, strip_title_outlet
 from index.dates import parse_date
 from index.models import Article, Problem
 from index.urls import canonical_url
@@ -44,7 +44,7 @@ def to_article(raw: RawArticle, origin: str) -> Article | Problem:
     url = raw.url.strip() if raw.url and raw.url.strip() else None
     source = clean_line(raw.source) or _host(url)
     text = strip_dateline(clean_text(raw.text), source)
-    title = clean_line(raw.title or "")
+    title = strip_title_outlet(clean_line(raw.title or ""), source)
     if not text:
         return Problem(
             origin=origin, reason="no article text after cleaning (empty or only page furniture)"

@@ -111,3 +111,15 @@ def outlet_key(outlet: str) -> str:
     if "." in name and " " not in name:
         name = name.split(".")[0]
     return re.sub(r"[^a-z0-9]", "", name)
+
+
+_TITLE_SUFFIX = re.compile(r"\s+[|\-–—:]\s+([^|\-–—:]{1,40})$")
+
+
+def strip_title_outlet(title: str, outlet: str) -> str:
+    """ "Squid Game returns - CNN" -> "Squid Game returns": the outlet is cited on its own."""
+    key = outlet_key(outlet)
+    match = _TITLE_SUFFIX.search(title)
+    if key and match and outlet_key(match.group(1)).startswith(key) and match.start() > 0:
+        return title[: match.start()]
+    return title
