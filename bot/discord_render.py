@@ -50,7 +50,11 @@ def answer_embed(answer: Answer) -> Embed:
     if answer.sentence is None:
         return not_found_embed(answer)
     s = answer.sentence
-    description = _marked(s.text[: s.start], s.highlight, s.text[s.end :], DESCRIPTION_LIMIT)
+    as_of = f"\n\n*{clean(answer.as_of())}*"
+    description = (
+        _marked(s.text[: s.start], s.highlight, s.text[s.end :], DESCRIPTION_LIMIT - len(as_of))
+        + as_of
+    )
     sources = "\n".join(
         f"{n}. {_source_line(h)}" for n, h in enumerate(answer.sources(MAX_SOURCES), 1)
     )

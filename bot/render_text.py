@@ -18,7 +18,7 @@ def render_answer(answer: Answer, *, color: bool, sources: int = 3) -> str:
         marked = f"{s.text[: s.start]}{BOLD}{s.highlight}{RESET}{s.text[s.end :]}"
     else:
         marked = f"{s.text[: s.start]}**{s.highlight}**{s.text[s.end :]}"
-    lines = [marked, "", "Sources:"]
+    lines = [marked, answer.as_of(), "", "Sources:"]
     for number, hit in enumerate(answer.sources(sources), start=1):
         lines.append(f"  {number}. {citation(hit)}")
         if hit.article.url:

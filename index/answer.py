@@ -87,7 +87,7 @@ class Answerer:
             passages=hits,
             indexed_at=snapshot.manifest.created_at,
             articles=snapshot.manifest.counts.articles,
-            as_of=filters.asked if filters else None,
+            asked=filters.asked if filters else None,
         )
 
     def _weights(self, terms: list[str]) -> dict[str, float]:

@@ -95,13 +95,21 @@ class Answer(BaseModel):
     passages: list[Hit] = Field(default_factory=list)
     indexed_at: datetime | None = None
     articles: int = 0
-    as_of: datetime | None = Field(
+    asked: datetime | None = Field(
         default=None, description="when it was asked; later news was not used"
     )
 
     @property
     def found(self) -> bool:
         return self.sentence is not None
+
+    def as_of(self) -> str:
+        """The line "As of 2024-01-19, per The Circuit.": when the answer was reported, and by whom."""
+        if self.sentence is None:
+            return ""
+        article = self.sentence.hit.article
+        when = article.published.date().isoformat() if article.published else "an undated report"
+        return f"As of {when}, per {article.source}." if article.source else f"As of {when}."
 
     def sources(self, limit: int) -> list[Hit]:
         """The passages to cite: the answer's own first, then one per other article."""

@@ -14,7 +14,8 @@ from bot.discord_client import NewsBot
 from bot.discord_errors import words_for
 from bot.discord_render import answer_embed, message_text
 from index.errors import NewsbotError
-from index.question import MAX_QUESTION_CHARS, clean_question
+from index.question import MAX_QUESTION_CHARS, clean_question, parse_since
+from index.search import SearchFilters
 
 
 class AskCog(commands.Cog):
@@ -24,17 +25,24 @@ class AskCog(commands.Cog):
         self.max_chars = bot.settings.answer.max_question_chars
 
     @app_commands.command(name="ask", description="Ask a question about the indexed news")
-    @app_commands.describe(question="Your question, e.g. How many GPUs will Meta have?")
+    @app_commands.describe(
+        question="Your question, e.g. How many GPUs will Meta have?",
+        since="only news from then on: 7d, 24h, 2w or a date such as 2024-01-31",
+        source="only news from this outlet or site, e.g. cnn.com",
+    )
     async def ask(
         self,
         interaction: discord.Interaction,
         question: app_commands.Range[str, 1, MAX_QUESTION_CHARS],
+        since: app_commands.Range[str, 1, 40] | None = None,
+        source: app_commands.Range[str, 1, 100] | None = None,
     ) -> None:
         # Cheap refusals first, so they can still be private (ephemeral) replies.
         self._check_cooldown(interaction.user.id)
         question = clean_question(question, self.max_chars)
+        filters = SearchFilters(since=parse_since(since) if since else None, source=source)
         await interaction.response.defer(thinking=True)
-        answer = await asyncio.to_thread(self.bot.service.answer, question)
+        answer = await asyncio.to_thread(self.bot.service.answer, question, filters)
         await interaction.followup.send(embed=discord.Embed.from_dict(answer_embed(answer)))
 
     @commands.Cog.listener()

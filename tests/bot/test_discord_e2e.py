@@ -150,13 +150,19 @@ def test_login_then_sync_then_ready_with_the_declared_commands(
             assert "SYNC global" not in log  # guild ids configured: never both
             commands = {c["name"]: c for c in h.fake.synced[GUILD_ID]}
             assert set(commands) == {"ask", "reindex", "sources", "help"}
-            [question] = commands["ask"]["options"]
+            question, since, source = commands["ask"]["options"]
             assert (question["name"], question["type"], question["required"]) == (
                 "question",
                 3,
                 True,
             )
             assert question["max_length"] == 500
+            assert [since["name"], since["required"], source["name"], source["required"]] == [
+                "since",
+                False,
+                "source",
+                False,
+            ]
             assert int(commands["reindex"]["default_member_permissions"]) == MANAGE_GUILD
             assert set(h.fake.auth_headers) == {f"Bot {TOKEN}"}
             assert not h.fake.identify["intents"] & MESSAGE_CONTENT_INTENT  # no answer channels

@@ -57,7 +57,9 @@ def _answer(
 def test_the_span_is_bold_and_sources_are_cited() -> None:
     sentence = "Meta will have almost 600,000 GPUs by the end of 2024."
     embed = answer_embed(_answer(sentence, 15, 34))
-    assert embed["description"] == "Meta will have **almost 600,000 GPUs** by the end of 2024."
+    assert embed["description"] == (
+        "Meta will have **almost 600,000 GPUs** by the end of 2024.\n\n*As of 2026-11-26, per Outlet.*"
+    )
     sources = embed["fields"][0]["value"]
     assert sources.count("<https://e.test/") == 3
     assert "**Headline 0** · Outlet · 2026-11-26" in sources
