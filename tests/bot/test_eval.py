@@ -13,12 +13,19 @@ from tests.bot.test_cli import run
 from tests.helpers import shared_path
 
 # What this version reaches on rtqa-dev (docs/quality.md); a drop of more than 0.03 fails.
-FLOOR = {"gold@5": 0.745 - 0.03, "mrr@10": 0.597 - 0.03, "answer@1": 0.382 - 0.03}
+FLOOR = {
+    "gold@5": 0.892 - 0.03,
+    "mrr@10": 0.748 - 0.03,
+    "answer@1": 0.578 - 0.03,
+    "refused@unanswerable": 0.95 - 0.03,
+}
+CEILING = {"refused@answerable": 0.039 + 0.03}
+UNANSWERABLE = Path(__file__).parents[1] / "data" / "unanswerable-rtqa.jsonl"
 
 
 def _printed(stdout: str) -> dict[str, float]:
     rows = [line.split() for line in stdout.splitlines()[1:]]
-    return {name: float(value) for name, value in rows if name != "questions"}
+    return {name: float(value) for name, value in rows if name not in {"questions", "unanswerable"}}
 
 
 def _reference(questions: Path, details: Path) -> dict[str, float]:
@@ -92,10 +99,21 @@ def test_eval_on_a_small_folder_matches_score_py(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_eval_on_rtqa_dev_matches_score_py_and_holds_its_level(tmp_path: Path) -> None:
     folder = shared_path("eval", "rtqa-dev")
-    result = run("eval", str(folder), "--details", str(tmp_path / "details.jsonl"))
+    result = run(
+        "eval",
+        str(folder),
+        "--details",
+        str(tmp_path / "details.jsonl"),
+        "--unanswerable",
+        str(UNANSWERABLE),
+    )
     assert result.returncode == 0, result.stderr
     ours = _printed(result.stdout)
     reference = _reference(folder / "questions.jsonl", tmp_path / "details.jsonl")
-    assert {k: reference[k] for k in ours} == ours
+    assert {k: reference[k] for k in ours if k in reference} == {
+        k: v for k, v in ours.items() if k in reference
+    }
     for metric, floor in FLOOR.items():
         assert ours[metric] >= floor, f"{metric} fell to {ours[metric]} (floor {floor:.3f})"
+    for metric, ceiling in CEILING.items():
+        assert ours[metric] <= ceiling, f"{metric} rose to {ours[metric]} (ceiling {ceiling:.3f})"
