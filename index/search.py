@@ -25,10 +25,10 @@ class SearchConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     half_life_days: float = Field(
-        default=7.0, gt=0, description="age at which the recency boost halves"
+        default=10.0, gt=0, description="age at which the recency boost halves"
     )
     recency_weight: float = Field(
-        default=1.0,
+        default=2.0,
         ge=0,
         description="boost of a brand-new article over an old one; 0 turns recency off",
     )
