@@ -20,12 +20,31 @@ class QuestionType(StrEnum):
     THING = "thing"
 
 
+_ADJ = r"(?:\w+ ){0,2}"  # "which major city", "what hourly amount"
 _TYPE_RULES: tuple[tuple[re.Pattern[str], QuestionType], ...] = (
-    (re.compile(r"\bhow (many|much|far|long|old|big|large|tall|high|fast)\b|\bwhat (percentage|share|number|amount)\b|\bhow much\b", re.I), QuestionType.NUMBER),
-    (re.compile(r"\bwhen\b|\bwhat (year|date|day|month|time)\b", re.I), QuestionType.DATE),
+    (re.compile(rf"\bhow (many|much|far|long|old|big|large|tall|high|fast)\b|\b(what|which) {_ADJ}(percentage|share|number|amount|price|rate|sum|figure|total|wage|salary|cost)\b", re.I), QuestionType.NUMBER),
+    (re.compile(rf"\bwhen\b|\bhow soon\b|\b(what|which) {_ADJ}(year|date|day|month|time)\b", re.I), QuestionType.DATE),
     (re.compile(r"\bwho(m|se)?\b", re.I), QuestionType.PERSON),
-    (re.compile(r"\bwhere\b|\bwhich (country|city|state|nation|continent|region|island|town)\b", re.I), QuestionType.PLACE),
+    (re.compile(rf"\bwhere\b|\b(which|what) {_ADJ}(country|city|state|nation|continent|region|island|town|county|province)\b", re.I), QuestionType.PLACE),
 )  # fmt: skip
+_DURATION = frozenset(
+    {
+        "year",
+        "years",
+        "month",
+        "months",
+        "week",
+        "weeks",
+        "day",
+        "days",
+        "hour",
+        "hours",
+        "minute",
+        "minutes",
+        "decade",
+        "decades",
+    }
+)
 
 _QUALIFIER = r"(?:(?:almost|nearly|about|around|roughly|approximately|some|over|under|just over|just under|more than|less than|fewer than|up to|at least|as many as|as much as)\s+)?"
 _SCALE = r"(?:\s*(?:%|percent|per cent|hundred|thousand|million|billion|trillion|[mb]n?\b))?"
@@ -89,6 +108,9 @@ def _best_number(sentence: str, asked: set[str], analyzer: Analyzer) -> tuple[in
                 score = 2.0
         if re.fullmatch(r"(?:19|20)\d{2}", number):
             score -= 1.5  # a bare year is rarely the count asked for
+        tail = match.group("tail").split()
+        if tail and tail[0].lower() in _DURATION and not asked & {"long", "old"}:
+            score -= 1.0  # "less than 10 years" is a span of time, not the count asked for
         if not number[0].isdigit() and number[0] not in "$€£":
             score += 0.3  # a qualified figure ("almost 600,000") is the headline number
         if best is None or score > best[0]:
