@@ -26,6 +26,7 @@ _WORD = re.compile(r"\w+(?:[.,'\-]\w+)*")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _PLURAL_CODE = re.compile(r"[a-z][\w-]*\ds")
 _PLURAL_ACRONYM = re.compile(r"[A-Z]{2,}s")
+_WORD_CACHE_SIZE = 1_000_000
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "‐": "-", "‑": "-"})
 
 
@@ -62,9 +63,21 @@ class Analyzer:
         self._stopwords = frozenset(self.config.stopwords)
         stemmer = Stemmer.Stemmer(self.config.language) if self.config.stem else None
         self._stem = lru_cache(maxsize=200_000)(stemmer.stemWord if stemmer else _identity)
+        self._word_cache: dict[str, tuple[str, ...]] = {}
 
     def terms(self, text: str) -> list[str]:
-        return [term for term, _, _ in self._analyze(text)]
+        """The terms of ``text``; the hot path of indexing, so each distinct word is analyzed once."""
+        cache = self._word_cache
+        out: list[str] = []
+        for word in _WORD.findall(text.translate(_APOSTROPHES)):
+            terms = cache.get(word)
+            if terms is None:
+                terms = self._analyze_word(word)
+                if len(cache) >= _WORD_CACHE_SIZE:
+                    cache.clear()  # news vocabularies are Zipfian: the hot words come back at once
+                cache[word] = terms
+            out.extend(terms)
+        return out
 
     def spans(self, text: str) -> list[Term]:
         return [Term(term=t, start=s, end=e) for t, s, e in self._analyze(text)]
@@ -81,6 +94,12 @@ class Analyzer:
                 word = word[:-1]  # Snowball keeps "gpus" apart from "gpu"; "GPUs" is a plural
             for term in self._word_terms(word):
                 yield term, start, end
+
+    def _analyze_word(self, word: str) -> tuple[str, ...]:
+        folded = fold(word)
+        if len(folded) == len(word) and _PLURAL_ACRONYM.fullmatch(word):
+            folded = folded[:-1]
+        return tuple(term for piece in _WORD.findall(folded) for term in self._word_terms(piece))
 
     def _word_terms(self, word: str) -> list[str]:
         if any(ch.isdigit() for ch in word):

@@ -8,6 +8,7 @@ rank-bm25 variant, so a query only adds up the posting lists of its terms.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -80,7 +81,8 @@ class Postings:
     """Term-major sparse matrix: passages ``docs[offsets[t]:offsets[t+1]]`` contain term ``t``.
 
     ``weights`` hold each passage's contribution minus the term's ``base``, so that a passage
-    without the term, which scores ``base``, needs no entry.
+    without the term, which scores ``base``, needs no entry. ``term_max`` is each term's largest
+    weight: the bound that lets ``top_k`` skip work (MaxScore).
     """
 
     offsets: np.ndarray  # int64, n_terms + 1
@@ -88,15 +90,94 @@ class Postings:
     tfs: np.ndarray  # int32, n_postings: kept so weights can be recomputed without re-analysis
     weights: np.ndarray  # float32, n_postings
     base: np.ndarray  # float64, n_terms
+    term_max: np.ndarray  # float32, n_terms
     n_docs: int
+
+    def postings(self, term: int) -> tuple[np.ndarray, np.ndarray]:
+        lo, hi = int(self.offsets[term]), int(self.offsets[term + 1])
+        return self.docs[lo:hi], self.weights[lo:hi]
 
     def scores(self, term_ids: list[int]) -> np.ndarray:
         """BM25 score of every passage for a query given as term ids (repeats count again)."""
         scores = np.full(self.n_docs, float(self.base[term_ids].sum()) if term_ids else 0.0)
         for term in term_ids:
-            lo, hi = self.offsets[term], self.offsets[term + 1]
-            scores[self.docs[lo:hi]] += self.weights[lo:hi]
+            docs, weights = self.postings(term)
+            scores[docs] += weights
         return scores
+
+    def top_k(
+        self,
+        term_ids: list[int],
+        k: int,
+        *,
+        allowed: DocMask | None = None,
+        factor: DocFactor | None = None,
+        factor_max: float = 1.0,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` best passages matching at least one query term, and their scores, exactly.
+
+        Scores are BM25 times ``factor`` (at most ``factor_max``; a recency prior), over passages
+        ``allowed`` keeps. MaxScore: terms are taken rarest-weight-first; once the terms not yet
+        taken cannot lift an unseen passage above the k-th score, their postings are only looked
+        up for the candidates instead of being read whole.
+        """
+        counts: dict[int, int] = {}
+        for term in term_ids:
+            counts[term] = counts.get(term, 0) + 1
+        terms = sorted(counts, key=lambda t: -float(self.term_max[t]) * counts[t])
+        bounds = np.array([max(float(self.term_max[t]), 0.0) * counts[t] for t in terms])
+        base = float(sum(self.base[t] * c for t, c in counts.items()))
+        empty = (np.zeros(0, dtype=np.int64), np.zeros(0))
+        taken = 1
+        while terms:
+            cand, partial = self._accumulate([(t, counts[t]) for t in terms[:taken]])
+            for term in terms[taken:]:
+                docs, weights = self.postings(term)
+                where = np.searchsorted(docs, cand)
+                found = where < len(docs)
+                found[found] = docs[where[found]] == cand[found]
+                partial[found] += weights[where[found]] * counts[term]
+            if allowed is not None:
+                keep = allowed(cand)
+                cand, partial = cand[keep], partial[keep]
+            final = (partial + base) * (factor(cand) if factor is not None else 1.0)
+            threshold = (
+                np.partition(final, len(final) - k)[len(final) - k] if len(final) >= k else -np.inf
+            )
+            unseen = float(bounds[taken:].sum()) + base
+            unseen_best = max(unseen * factor_max, unseen)
+            if taken == len(terms) or unseen_best < threshold:
+                best = (
+                    np.argsort(-final, kind="stable")[:k]
+                    if len(final) > k
+                    else np.argsort(-final, kind="stable")
+                )
+                return cand[best], final[best]
+            taken += 1
+        return empty
+
+    def _accumulate(self, weighted_terms: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+        """Candidates (sorted passage ids) and their summed weights over the given terms."""
+        parts = [self.postings(t) for t, _ in weighted_terms]
+        total = sum(len(d) for d, _ in parts)
+        if total * 8 > self.n_docs:  # many postings: a dense pass beats sorting them
+            dense = np.zeros(self.n_docs)
+            touched = np.zeros(self.n_docs, dtype=bool)
+            for (docs, weights), (_, count) in zip(parts, weighted_terms, strict=True):
+                dense[docs] += weights * count if count != 1 else weights
+                touched[docs] = True  # a zero weight (IDF 0) still counts as a match
+            cand = np.flatnonzero(touched)
+            return cand, dense[cand]
+        docs = np.concatenate([d for d, _ in parts])
+        weights = np.concatenate(
+            [w.astype(np.float64) * c for (_, w), (_, c) in zip(parts, weighted_terms, strict=True)]
+        )
+        cand, inverse = np.unique(docs, return_inverse=True)
+        return cand.astype(np.int64), np.bincount(inverse, weights=weights, minlength=len(cand))
+
+
+DocMask = Callable[[np.ndarray], np.ndarray]
+DocFactor = Callable[[np.ndarray], np.ndarray]
 
 
 def build_postings(
@@ -108,18 +189,21 @@ def build_postings(
     Returns the postings and the per-passage lengths.
     """
     n_docs = len(doc_starts) - 1
-    doc_len = np.diff(doc_starts).astype(np.int64)
+    doc_len = np.diff(doc_starts).astype(np.int32)
     doc_of_token = np.repeat(np.arange(n_docs, dtype=np.int64), doc_len)
-    keys = doc_of_token * n_terms + doc_terms.astype(np.int64)
-    unique_keys, tfs = np.unique(keys, return_counts=True)
-    docs = (unique_keys // n_terms).astype(np.int32)
-    terms = (unique_keys % n_terms).astype(np.int64)
-    order = np.argsort(terms, kind="stable")  # term-major, passages ascending within a term
-    docs, terms, tfs = docs[order], terms[order], tfs[order].astype(np.int32)
+    # One sort of (term, passage) keys gives term-major postings and, by counting, the tfs.
+    keys = doc_terms.astype(np.int64) * max(n_docs, 1) + doc_of_token
+    del doc_of_token
+    keys.sort()
+    starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+    tfs = np.diff(np.append(starts, len(keys))).astype(np.int32)
+    unique_keys = keys[starts]
+    del keys
+    docs = (unique_keys % max(n_docs, 1)).astype(np.int32)
+    terms = unique_keys // max(n_docs, 1)
     offsets = np.zeros(n_terms + 1, dtype=np.int64)
     np.cumsum(np.bincount(terms, minlength=n_terms), out=offsets[1:])
-    postings = weigh(offsets, docs, tfs, doc_len, params)
-    return postings, doc_len
+    return weigh(offsets, docs, tfs, doc_len, params), doc_len
 
 
 def weigh(
@@ -134,4 +218,17 @@ def weigh(
     term_of_posting = np.repeat(np.arange(len(doc_freq)), doc_freq)
     raw = contributions(tfs, doc_len[docs], avgdl or 1.0, term_idf[term_of_posting], params)
     weights = (raw - base[term_of_posting]).astype(np.float32)
-    return Postings(offsets=offsets, docs=docs, tfs=tfs, weights=weights, base=base, n_docs=n_docs)
+    del raw, term_of_posting
+    term_max = np.zeros(len(doc_freq), dtype=np.float32)
+    nonempty = doc_freq > 0
+    if len(weights):
+        term_max[nonempty] = np.maximum.reduceat(weights, offsets[:-1][nonempty])
+    return Postings(
+        offsets=offsets,
+        docs=docs,
+        tfs=tfs,
+        weights=weights,
+        base=base,
+        term_max=term_max,
+        n_docs=n_docs,
+    )

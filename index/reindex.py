@@ -99,8 +99,8 @@ def reindex(
         snapshot = builder.finish()
     snapshots.save(snapshot, index_path)
     return ReindexReport(
-        articles=len(snapshot.articles),
-        passages=len(snapshot.passages),
+        articles=snapshot.manifest.counts.articles,
+        passages=snapshot.manifest.counts.passages,
         counts=tally.counts,
         removed=tally.removed,
         pruned=pruned,

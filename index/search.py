@@ -7,11 +7,11 @@ the question was asked, and articles published after it are never shown.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from index.bm25 import DocFactor, DocMask
 from index.errors import QuestionError
 from index.models import Hit
 from index.snapshot import Snapshot
@@ -52,13 +52,6 @@ class Searcher:
     def __init__(self, snapshot: Snapshot, config: SearchConfig | None = None) -> None:
         self.snapshot = snapshot
         self.config = config or SearchConfig()
-        self._passage_article = np.fromiter(
-            (p.article for p in snapshot.passages), dtype=np.int64, count=len(snapshot.passages)
-        )
-        self._published = np.array(
-            [a.published.timestamp() if a.published else np.nan for a in snapshot.articles],
-            dtype=np.float64,
-        )
 
     def query_terms(self, question: str) -> list[str]:
         terms = self.snapshot.analyzer.terms(question)
@@ -78,59 +71,78 @@ class Searcher:
         term_ids = [i for t in self.query_terms(question) if (i := vocab.get(t)) is not None]
         if not term_ids:
             return []
-        postings = self.snapshot.postings
-        scores = postings.scores(term_ids)
-        matched = np.zeros(postings.n_docs, dtype=bool)
-        for term in term_ids:
-            matched[postings.docs[postings.offsets[term] : postings.offsets[term + 1]]] = True
-        candidates = self._allowed(np.flatnonzero(matched), filters)
-        final = scores[candidates] * self._recency(candidates, filters)
-        order = np.lexsort((candidates, -final))  # ties break on passage order: stable results
-        ranked, ranked_scores = candidates[order], final[order]
-        picked = _one_per_article_first(ranked, self._passage_article, limit)
-        return [self._hit(int(ranked[i]), float(ranked_scores[i])) for i in picked]
-
-    def _allowed(self, candidates: np.ndarray, filters: SearchFilters) -> np.ndarray:
-        published = self._published[self._passage_article[candidates]]
-        keep = np.ones(len(candidates), dtype=bool)
-        if filters.asked is not None:
-            # The whole day it was asked counts: questions carry dates, articles often only dates.
-            keep &= ~(published >= _end_of_day(filters.asked))
-        if filters.since is not None:
-            keep &= published >= filters.since.timestamp()
-        if filters.source:
-            keep &= self._from_source(candidates, filters.source.lower())
-        return candidates[keep]
-
-    def _from_source(self, candidates: np.ndarray, wanted: str) -> np.ndarray:
-        articles = self.snapshot.articles
-        matches = {i for i, a in enumerate(articles) if _same_outlet(a.source, a.url, wanted)}
-        return np.fromiter(
-            (int(a) in matches for a in self._passage_article[candidates]),
-            dtype=bool,
-            count=len(candidates),
+        # Enough candidates that one passage per article still fills the page.
+        pool = max(limit * POOL_FACTOR, MIN_POOL)
+        ranked, scores = self.snapshot.postings.top_k(
+            term_ids,
+            pool,
+            allowed=self._allowed(filters),
+            factor=self._recency(filters),
+            factor_max=1.0 + self.config.recency_weight,
         )
+        picked = _one_per_article_first(ranked, self.snapshot.passage_article, limit)
+        return [self._hit(int(ranked[i]), float(scores[i])) for i in picked]
 
-    def _recency(self, candidates: np.ndarray, filters: SearchFilters) -> np.ndarray:
+    def _allowed(self, filters: SearchFilters) -> DocMask | None:
+        if filters.asked is None and filters.since is None and not filters.source:
+            return None
+        snap = self.snapshot
+        wanted_articles = self._source_articles(filters.source) if filters.source else None
+        asked_end = _end_of_day(filters.asked) if filters.asked is not None else None
+        since = filters.since.timestamp() if filters.since is not None else None
+
+        def allowed(passages: np.ndarray) -> np.ndarray:
+            articles = snap.passage_article[passages]
+            published = snap.article_published[articles]
+            keep = np.ones(len(passages), dtype=bool)
+            if asked_end is not None:
+                # The whole day it was asked counts: questions carry dates, articles often only dates.
+                keep &= ~(published >= asked_end)
+            if since is not None:
+                keep &= published >= since
+            if wanted_articles is not None:
+                keep &= wanted_articles[articles]
+            return keep
+
+        return allowed
+
+    def _source_articles(self, wanted: str) -> np.ndarray:
+        """Per article: is it from the outlet or site asked for ("cnn.com", "The Circuit")?"""
+        snap = self.snapshot
+        wanted = wanted.lower().strip()
+        sources = [i for i, name in enumerate(snap.sources) if name == wanted]
+        hosts = [
+            i for i, host in enumerate(snap.hosts) if host == wanted or host.endswith("." + wanted)
+        ]
+        return np.isin(snap.article_source, sources) | np.isin(snap.article_host, hosts)
+
+    def _recency(self, filters: SearchFilters) -> DocFactor | None:
         weight = self.config.recency_weight
-        if weight == 0 or len(candidates) == 0:
-            return np.ones(len(candidates))
+        if weight == 0:
+            return None
+        snap = self.snapshot
         now = _end_of_day(filters.asked) if filters.asked else datetime.now(UTC).timestamp()
-        age_days = (
-            np.maximum(now - self._published[self._passage_article[candidates]], 0)
-            / SECONDS_PER_DAY
-        )
-        boost = np.exp2(-age_days / self.config.half_life_days)
-        return 1.0 + weight * np.nan_to_num(boost, nan=0.0)  # undated articles get no boost
+        half_life = self.config.half_life_days * SECONDS_PER_DAY
+
+        def factor(passages: np.ndarray) -> np.ndarray:
+            published = snap.article_published[snap.passage_article[passages]]
+            boost = np.exp2(-np.maximum(now - published, 0) / half_life)
+            return 1.0 + weight * np.nan_to_num(boost, nan=0.0)  # undated articles get no boost
+
+        return factor
 
     def _hit(self, passage_id: int, score: float) -> Hit:
-        passage = self.snapshot.passages[passage_id]
+        snap = self.snapshot
         return Hit(
-            article=self.snapshot.articles[passage.article],
-            position=passage.position,
-            text=passage.text,
+            article=snap.article(int(snap.passage_article[passage_id])),
+            position=int(snap.passage_position[passage_id]),
+            text=snap.passage_text(passage_id),
             score=score,
         )
+
+
+POOL_FACTOR = 5
+MIN_POOL = 50
 
 
 def _one_per_article_first(
@@ -157,8 +169,3 @@ def _end_of_day(moment: datetime) -> float:
     if (moment.hour, moment.minute, moment.second, moment.microsecond) == (0, 0, 0, 0):
         return moment.timestamp() + SECONDS_PER_DAY
     return moment.timestamp()
-
-
-def _same_outlet(source: str, url: str | None, wanted: str) -> bool:
-    host = (urlsplit(url).hostname or "").lower() if url else ""
-    return source.lower() == wanted or host == wanted or host.endswith("." + wanted)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 from pydantic import BaseModel
 
 from index import snapshot as snapshots
@@ -19,6 +19,7 @@ from index.health import SourceHealth
 from index.models import Answer
 from index.reindex import RefreshProgress, ReindexReport
 from index.search import SearchConfig, SearchFilters
+from index.snapshot import Snapshot
 
 Rebuild = Callable[[RefreshProgress | None], ReindexReport]
 
@@ -100,12 +101,30 @@ class NewsService:
                 "The news index is not loaded yet; an admin can build it with /reindex."
             )
         snap = answerer.searcher.snapshot
-        dates = [a.published for a in snap.articles if a.published]
+        counts = np.bincount(snap.article_source, minlength=len(snap.sources))
+        names = _display_names(snap)
+        per_source = {
+            names[i]: int(n) for i, n in sorted(enumerate(counts), key=lambda x: -x[1]) if n
+        }
+        dated = snap.article_published[~np.isnan(snap.article_published)]
         return IndexStatus(
-            articles=len(snap.articles),
-            passages=len(snap.passages),
-            per_source=dict(Counter(a.source or "unknown" for a in snap.articles).most_common()),
-            newest=max(dates) if dates else None,
+            articles=snap.manifest.counts.articles,
+            passages=snap.manifest.counts.passages,
+            per_source=per_source,
+            newest=datetime.fromtimestamp(float(dated.max()), UTC) if len(dated) else None,
             indexed_at=snap.manifest.created_at,
             sources=self._health() if self._health else [],
         )
+
+
+def _display_names(snap: Snapshot) -> list[str]:
+    """Outlet names as the articles spell them (the index keys them lower-cased)."""
+    names = list(snap.sources)
+    seen: set[int] = set()
+    for index, source in enumerate(snap.article_source.tolist()):
+        if source not in seen:
+            seen.add(source)
+            names[source] = snap.article(index).source or "unknown"
+            if len(seen) == len(names):
+                break
+    return names

@@ -1,28 +1,34 @@
-"""The index on disk: a versioned folder of plain files, swapped in atomically.
+"""The index on disk: a versioned folder of plain files, memory-mapped, swapped in atomically.
 
 Layout of the index folder::
 
-    CURRENT                  name of the live snapshot (replaced atomically)
-    snapshots/<name>/        one complete snapshot:
-        manifest.json        format version, analyzer, BM25 and chunking settings, counts, sizes
-        vocab.json           the terms; a term's id is its position
-        offsets.npy docs.npy tfs.npy weights.npy base.npy doc_len.npy   the BM25 matrix
-        articles.jsonl       article metadata, one per line
-        passages.jsonl       passage text with its article and position, one per line
+    CURRENT                     name of the live snapshot (replaced atomically)
+    snapshots/<name>/           one complete snapshot:
+        manifest.json           format version, analyzer, BM25 and chunking settings, counts, sizes
+        vocab.json              the terms; a term's id is its position
+        offsets docs tfs weights base term_max doc_len .npy         the BM25 matrix
+        passage_article passage_position text_offsets .npy           passages, by id
+        passages.txt            passage texts, UTF-8, back to back
+        articles.jsonl          article metadata, one per line, found by article_offsets.npy
+        article_published article_source article_host .npy           what ranking and filters use
+        sources.json hosts.json the outlet names and host names those arrays point into
 
-Arrays are read with ``allow_pickle=False`` and JSON with the json module: nothing loaded can
-run code. A new snapshot is written beside the live one and only then named in CURRENT, so a
-crash mid-write leaves the previous index untouched.
+Arrays are read with ``allow_pickle=False`` and memory-mapped, so several bot processes share one
+copy and a load touches only what a search reads; JSON is read with the json module. Nothing
+loaded can run code. A new snapshot is written beside the live one and only then named in
+CURRENT, so a crash mid-write leaves the previous index untouched.
 """
 
 from __future__ import annotations
 
 import json
+import mmap
 import os
 import shutil
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -34,8 +40,12 @@ from index.chunking import ChunkingConfig
 from index.errors import IndexCorruptError, IndexMissingError, IndexVersionError
 from index.models import ArticleMeta, Passage
 
-FORMAT_VERSION = 1
-_ARRAYS = ("offsets", "docs", "tfs", "weights", "base", "doc_len")
+FORMAT_VERSION = 2
+_POSTINGS = ("offsets", "docs", "tfs", "weights", "base", "term_max")
+_TABLES = (
+    "doc_len", "passage_article", "passage_position", "text_offsets",
+    "article_offsets", "article_published", "article_source", "article_host",
+)  # fmt: skip
 _REBUILD = "run `newsbot reindex` to rebuild it"
 
 
@@ -59,15 +69,55 @@ class Manifest(BaseModel):
 
 @dataclass
 class Snapshot:
-    """A complete, read-only index held in memory."""
+    """A complete, read-only index. Passage texts and article metadata are read on demand."""
 
     manifest: Manifest
     analyzer: Analyzer
     vocab: dict[str, int]
     postings: Postings
     doc_len: np.ndarray
-    articles: list[ArticleMeta]
-    passages: list[Passage]
+    passage_article: np.ndarray
+    passage_position: np.ndarray
+    text_offsets: np.ndarray
+    texts: bytes | mmap.mmap
+    article_lines: bytes | mmap.mmap
+    article_offsets: np.ndarray
+    article_published: np.ndarray  # POSIX seconds, NaN when undated
+    article_source: np.ndarray
+    article_host: np.ndarray
+    sources: list[str]
+    hosts: list[str]
+    _article_cache: dict[int, ArticleMeta] = field(default_factory=dict, repr=False)
+
+    def passage_text(self, passage: int) -> str:
+        lo, hi = int(self.text_offsets[passage]), int(self.text_offsets[passage + 1])
+        return self.texts[lo:hi].decode("utf-8")
+
+    def article(self, index: int) -> ArticleMeta:
+        cached = self._article_cache.get(index)
+        if cached is None:
+            lo, hi = int(self.article_offsets[index]), int(self.article_offsets[index + 1])
+            cached = ArticleMeta.model_validate_json(self.article_lines[lo:hi])
+            if len(self._article_cache) < 100_000:
+                self._article_cache[index] = cached
+        return cached
+
+    @cached_property
+    def articles(self) -> list[ArticleMeta]:
+        """Every article; reads them all, so meant for small indexes, reports and tests."""
+        return [self.article(i) for i in range(self.manifest.counts.articles)]
+
+    @cached_property
+    def passages(self) -> list[Passage]:
+        """Every passage; reads them all, so meant for small indexes and tests."""
+        return [
+            Passage(
+                article=int(self.passage_article[i]),
+                position=int(self.passage_position[i]),
+                text=self.passage_text(i),
+            )
+            for i in range(self.manifest.counts.passages)
+        ]
 
 
 def save(snapshot: Snapshot, path: Path) -> Path:
@@ -96,43 +146,44 @@ def load(path: Path) -> Snapshot:
     manifest = _read_manifest(folder)
     try:
         _check_sizes(folder, manifest)
-        arrays = {name: np.load(folder / f"{name}.npy", allow_pickle=False) for name in _ARRAYS}
+        arrays = {
+            name: np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False)
+            for name in _POSTINGS + _TABLES
+        }
         vocab_list = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
-        articles = [
-            ArticleMeta.model_validate_json(line) for line in _lines(folder / "articles.jsonl")
-        ]
-        passages = [Passage.model_validate_json(line) for line in _lines(folder / "passages.jsonl")]
-    except (OSError, ValueError, ValidationError) as exc:
+        sources = json.loads((folder / "sources.json").read_text(encoding="utf-8"))
+        hosts = json.loads((folder / "hosts.json").read_text(encoding="utf-8"))
+        texts = _map(folder / "passages.txt")
+        article_lines = _map(folder / "articles.jsonl")
+    except (OSError, ValueError) as exc:
         raise IndexCorruptError(
             f"The index at {path} is damaged ({_brief(exc)}); {_REBUILD}."
         ) from exc
-    counts = manifest.counts
     postings = Postings(
-        offsets=arrays["offsets"],
-        docs=arrays["docs"],
-        tfs=arrays["tfs"],
-        weights=arrays["weights"],
-        base=arrays["base"],
-        n_docs=counts.passages,
+        **{name: arrays[name] for name in _POSTINGS}, n_docs=manifest.counts.passages
     )
-    _check_consistent(path, manifest, postings, arrays["doc_len"], vocab_list, articles, passages)
-    return Snapshot(
+    snap = Snapshot(
         manifest=manifest,
         analyzer=Analyzer(manifest.analyzer),
         vocab={term: i for i, term in enumerate(vocab_list)},
         postings=postings,
-        doc_len=arrays["doc_len"],
-        articles=articles,
-        passages=passages,
+        **{name: arrays[name] for name in _TABLES},
+        texts=texts,
+        article_lines=article_lines,
+        sources=sources,
+        hosts=hosts,
     )
+    _check_consistent(path, snap, len(vocab_list))
+    return snap
 
 
 def read_articles(path: Path) -> list[ArticleMeta]:
-    """Only the article metadata of the live snapshot: cheap, for reports and diffs."""
+    """Only the article metadata of the live snapshot, for reports and diffs."""
     folder = live_folder(path)
     _read_manifest(folder)
     try:
-        return [ArticleMeta.model_validate_json(line) for line in _lines(folder / "articles.jsonl")]
+        with open(folder / "articles.jsonl", encoding="utf-8") as fh:
+            return [ArticleMeta.model_validate_json(line) for line in fh if line.strip()]
     except (OSError, ValueError, ValidationError) as exc:
         raise IndexCorruptError(
             f"The index at {path} is damaged ({_brief(exc)}); {_REBUILD}."
@@ -201,30 +252,43 @@ def _check_sizes(folder: Path, manifest: Manifest) -> None:
             raise ValueError(f"{name} is {actual} bytes, expected {size}")
 
 
-def _check_consistent(
-    path: Path,
-    manifest: Manifest,
-    postings: Postings,
-    doc_len: np.ndarray,
-    vocab: list[str],
-    articles: list[ArticleMeta],
-    passages: list[Passage],
-) -> None:
-    c = manifest.counts
-    problems = [
-        (len(vocab) == c.terms, "vocab.json"),
-        (len(postings.offsets) == c.terms + 1, "offsets.npy"),
-        (len(postings.base) == c.terms, "base.npy"),
+def _check_consistent(path: Path, snap: Snapshot, n_vocab: int) -> None:
+    c = snap.manifest.counts
+    p = snap.postings
+    checks = [
+        (n_vocab == c.terms, "vocab.json"),
         (
-            len(postings.docs) == len(postings.weights) == len(postings.tfs) == c.postings,
-            "postings",
+            len(p.offsets) == c.terms + 1 and len(p.base) == len(p.term_max) == c.terms,
+            "offsets.npy",
         ),
-        (len(doc_len) == c.passages == len(passages), "passages"),
-        (len(articles) == c.articles, "articles.jsonl"),
-        (c.terms == 0 or int(postings.offsets[-1]) == c.postings, "offsets.npy"),
-        (all(0 <= p.article < c.articles for p in passages), "passages.jsonl"),
+        (len(p.docs) == len(p.weights) == len(p.tfs) == c.postings, "postings"),
+        (c.terms == 0 or int(p.offsets[-1]) == c.postings, "offsets.npy"),
+        (
+            len(snap.doc_len)
+            == len(snap.passage_article)
+            == len(snap.passage_position)
+            == c.passages,
+            "passages",
+        ),
+        (
+            len(snap.text_offsets) == c.passages + 1
+            and int(snap.text_offsets[-1]) == len(snap.texts),
+            "passages.txt",
+        ),
+        (
+            len(snap.article_offsets) == c.articles + 1
+            and int(snap.article_offsets[-1]) == len(snap.article_lines),
+            "articles.jsonl",
+        ),
+        (
+            len(snap.article_published)
+            == len(snap.article_source)
+            == len(snap.article_host)
+            == c.articles,
+            "articles",
+        ),
     ]
-    for ok, name in problems:
+    for ok, name in checks:
         if not ok:
             raise IndexCorruptError(
                 f"The index at {path} is damaged ({name} does not match the manifest); {_REBUILD}."
@@ -233,29 +297,37 @@ def _check_consistent(
 
 def _write_files(snapshot: Snapshot, folder: Path) -> None:
     vocab = sorted(snapshot.vocab, key=snapshot.vocab.__getitem__)
+    p = snapshot.postings
     arrays = {
-        "offsets": snapshot.postings.offsets,
-        "docs": snapshot.postings.docs,
-        "tfs": snapshot.postings.tfs,
-        "weights": snapshot.postings.weights,
-        "base": snapshot.postings.base,
-        "doc_len": snapshot.doc_len,
+        **{name: getattr(p, name) for name in _POSTINGS},
+        **{name: getattr(snapshot, name) for name in _TABLES},
     }
     for name, array in arrays.items():
         with open(folder / f"{name}.npy", "wb") as fh:
             np.save(fh, np.ascontiguousarray(array), allow_pickle=False)
             _flush(fh)
+    _write_bytes(folder / "passages.txt", snapshot.texts)
+    _write_bytes(folder / "articles.jsonl", snapshot.article_lines)
     _write_text(folder / "vocab.json", json.dumps(vocab, ensure_ascii=False))
-    _write_text(
-        folder / "articles.jsonl", "".join(a.model_dump_json() + "\n" for a in snapshot.articles)
-    )
-    _write_text(
-        folder / "passages.jsonl", "".join(p.model_dump_json() + "\n" for p in snapshot.passages)
-    )
+    _write_text(folder / "sources.json", json.dumps(snapshot.sources, ensure_ascii=False))
+    _write_text(folder / "hosts.json", json.dumps(snapshot.hosts, ensure_ascii=False))
     files = {f.name: f.stat().st_size for f in sorted(folder.iterdir())}
     manifest = snapshot.manifest.model_copy(update={"files": files})
     _write_text(folder / "manifest.json", manifest.model_dump_json(indent=2))
     _fsync_dir(folder)
+
+
+def _map(path: Path) -> bytes | mmap.mmap:
+    with open(path, "rb") as fh:
+        if os.fstat(fh.fileno()).st_size == 0:
+            return b""
+        return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+
+
+def _write_bytes(path: Path, data: bytes | mmap.mmap) -> None:
+    with open(path, "wb") as fh:
+        fh.write(data)
+        _flush(fh)
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -288,8 +360,9 @@ _ABANDONED_AFTER_SECONDS = 3600
 
 
 def _remove_stale(snapshots: Path, keep: str) -> None:
-    # Readers hold what they loaded in memory, so older snapshots can go at once. A temporary
-    # folder may be another writer's work in progress, unless it is old enough to be a crash's.
+    # Readers map files they opened; on POSIX an unlinked file stays readable to them, so older
+    # snapshots can go at once. A temporary folder may be another writer's work in progress,
+    # unless it is old enough to be a crash's.
     cutoff = now().timestamp() - _ABANDONED_AFTER_SECONDS
     for child in snapshots.iterdir():
         if child.name == keep:
@@ -297,11 +370,6 @@ def _remove_stale(snapshots: Path, keep: str) -> None:
         if child.name.startswith(".tmp-") and child.stat().st_mtime > cutoff:
             continue
         shutil.rmtree(child, ignore_errors=True)
-
-
-def _lines(path: Path) -> list[str]:
-    with open(path, encoding="utf-8") as fh:
-        return [line for line in fh if line.strip()]
 
 
 def _brief(exc: BaseException) -> str:

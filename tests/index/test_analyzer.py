@@ -48,3 +48,14 @@ def test_spans_point_at_the_words() -> None:
     text = "Meta has 600,000 GPUs."
     spans = Analyzer().spans(text)
     assert [text[s.start : s.end] for s in spans] == ["Meta", "600,000", "GPUs"]
+
+
+def test_the_fast_path_and_the_span_path_agree() -> None:
+    a = Analyzer()
+    texts = [
+        "Meta’s CEO said GPUs, H100s and 600,000 units — Café Zürich, U.S. open-source GPT-4 deals.",
+        "Don't stop: naïve résumé of the co-operative's 3.5% rise in 2024's first quarter!",
+        "ﬁnance ministers met; the IMF’s forecast (2.9%) fell. A.I. rules… ‘quoted’ “text”",
+    ]
+    for text in texts:
+        assert a.terms(text) == [s.term for s in a.spans(text)]

@@ -53,3 +53,34 @@ def test_okapi_floors_terms_in_most_passages_like_rank_bm25() -> None:
     postings, vocab = _postings(corpus, params)
     np.testing.assert_allclose(postings.scores([vocab["common"]]), reference, rtol=1e-6)
     assert (reference[:4] > 0).all()  # the epsilon floor, not the negative raw IDF
+
+
+@pytest.mark.parametrize("variant", ["okapi", "plus"])
+@settings(max_examples=80, deadline=None)
+@given(corpus=corpora, query=queries, k=st.integers(1, 12), weight=st.floats(0, 3))
+def test_top_k_equals_a_full_sort_of_all_scores(
+    variant: str, corpus: list[list[str]], query: list[str], k: int, weight: float
+) -> None:
+    """MaxScore skips work, never results: the same top k as scoring every passage and sorting."""
+    postings, vocab = _postings(corpus, BM25Params(variant=variant))
+    ids = [vocab[t] for t in query if t in vocab]
+    if not ids:
+        return
+    rng = np.random.default_rng(len(corpus) * 31 + k)
+    factor_by_doc = 1 + weight * rng.random(postings.n_docs)  # a recency-like prior per passage
+    allowed_by_doc = rng.random(postings.n_docs) > 0.2
+    dense = postings.scores(ids) * factor_by_doc
+    matched = np.zeros(postings.n_docs, dtype=bool)
+    for t in ids:
+        matched[postings.postings(t)[0]] = True
+    eligible = np.flatnonzero(matched & allowed_by_doc)
+    expected = np.sort(dense[eligible])[::-1][:k]
+    docs, scores = postings.top_k(
+        ids,
+        k,
+        allowed=lambda d: allowed_by_doc[d],
+        factor=lambda d: factor_by_doc[d],
+        factor_max=1 + weight,
+    )
+    np.testing.assert_allclose(scores, expected, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(dense[docs], scores, rtol=1e-6, atol=1e-9)

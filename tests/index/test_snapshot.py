@@ -1,3 +1,4 @@
+import dataclasses
 import json
 from pathlib import Path
 
@@ -55,8 +56,8 @@ def test_a_new_save_replaces_the_old_snapshot_and_cleans_up(
 
 def test_a_failed_save_leaves_the_old_index_live(built: snapshot.Snapshot, tmp_path: Path) -> None:
     good = snapshot.save(built, tmp_path / "idx")
-    broken = snapshot.Snapshot(**{**built.__dict__, "passages": [object()]})  # fails mid-write
-    with pytest.raises(AttributeError):
+    broken = dataclasses.replace(built, texts=None)  # fails mid-write, after the arrays
+    with pytest.raises(TypeError):
         snapshot.save(broken, tmp_path / "idx")
     assert _live(tmp_path / "idx") == good
     assert snapshot.load(tmp_path / "idx").articles == built.articles
@@ -93,7 +94,8 @@ def test_wrong_version_says_to_reindex(built: snapshot.Snapshot, tmp_path: Path)
         ),
         (lambda f: (f / "docs.npy").unlink(), "docs.npy"),
         (lambda f: (f / "manifest.json").write_text("{not json"), "unreadable manifest"),
-        (lambda f: (f / "passages.jsonl").write_text('{"article": 0}\n'), "passages.jsonl"),
+        (lambda f: (f / "passages.txt").write_bytes(b"short"), "passages.txt is 5 bytes"),
+        (lambda f: (f / "articles.jsonl").unlink(), "articles.jsonl"),
         (lambda f: (f / "vocab.json").write_text('["x"]'), "vocab.json"),
     ],
 )
