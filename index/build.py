@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import math
+import multiprocessing
+import os
 from array import array
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import numpy as np
 
 from index.analyzer import Analyzer, AnalyzerConfig
-from index.bm25 import BM25Params, build_postings
+from index.bm25 import BM25Params, Postings, build_postings, weigh
 from index.chunking import ChunkingConfig, chunk_text
 from index.errors import EmptyCorpusError
 from index.models import Article, ArticleMeta
@@ -70,23 +73,22 @@ class SnapshotBuilder:
                 number, position, text, [vocab.setdefault(t, len(vocab)) for t in terms]
             )
 
-    def add_ids(
-        self,
-        article: ArticleMeta,
-        passages: Iterable[tuple[str, np.ndarray]],
-        local_vocab: list[str],
-    ) -> None:
-        """Like ``add`` for passages analyzed elsewhere: term ids into ``local_vocab``."""
+    def add_chunk(self, metas: Sequence[ArticleMeta], chunk: AnalyzedChunk) -> None:
+        """Add articles analyzed in another process: their term ids point into ``chunk.vocab``."""
         remap = np.fromiter(
-            (self.vocab.setdefault(t, len(self.vocab)) for t in local_vocab),
+            (self.vocab.setdefault(t, len(self.vocab)) for t in chunk.vocab),
             dtype=np.int32,
-            count=len(local_vocab),
+            count=len(chunk.vocab),
         )
-        self.add(article, [])
-        for position, (text, ids) in enumerate(passages):
-            self._add_passage(
-                self.n_articles - 1, position, text, remap[ids].tolist() if len(ids) else []
-            )
+        self._term_ids.frombytes(remap[chunk.ids].astype(np.int32).tobytes())
+        self._passage_len.frombytes(chunk.lengths.astype(np.int32).tobytes())
+        for meta, texts in zip(metas, chunk.texts, strict=True):
+            number = self.n_articles
+            self.add(meta, [])
+            for position, text in enumerate(texts):
+                self._passage_article.append(number)
+                self._passage_position.append(position)
+                self._texts.append(text.encode("utf-8"))
 
     def _add_passage(self, article: int, position: int, text: str, ids: list[int]) -> None:
         self._passage_article.append(article)
@@ -146,6 +148,10 @@ def _offsets(chunks: list[bytes]) -> np.ndarray:
     return offsets
 
 
+PARALLEL_FROM = 2000  # articles; below this, starting worker processes costs more than it saves
+CHUNK = 500
+
+
 def build_snapshot(
     articles: Sequence[Article],
     *,
@@ -153,12 +159,178 @@ def build_snapshot(
     bm25: BM25Params | None = None,
     analyzer: AnalyzerConfig | None = None,
     progress: Progress | None = None,
+    workers: int | None = None,
 ) -> Snapshot:
-    """Chunk and analyze every article and compute the BM25 weights of the result."""
+    """Chunk and analyze every article, on every core for large corpora, and weigh the result."""
     chunking = chunking or ChunkingConfig()
     builder = SnapshotBuilder(Analyzer(analyzer), chunking, bm25 or BM25Params())
+    workers = workers or os.cpu_count() or 1
+    if workers > 1 and len(articles) >= PARALLEL_FROM:
+        chunks = [articles[i : i + CHUNK] for i in range(0, len(articles), CHUNK)]
+        context = multiprocessing.get_context(
+            "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        )
+        with context.Pool(
+            workers, initializer=_init_worker, initargs=(builder.analyzer.config, chunking)
+        ) as pool:
+            jobs = (([(a.title, a.text) for a in chunk]) for chunk in chunks)
+            done = 0
+            for chunk, analyzed in zip(chunks, pool.imap(_analyze_chunk, jobs), strict=True):
+                builder.add_chunk([a.meta() for a in chunk], analyzed)
+                done += len(chunk)
+                if progress:
+                    progress(done, len(articles))
+        return builder.finish()
     for number, article in enumerate(articles, start=1):
         builder.add(article.meta(), analyze_article(article, builder.analyzer, chunking))
         if progress:
             progress(number, len(articles))
     return builder.finish()
+
+
+@dataclass
+class AnalyzedChunk:
+    """Articles analyzed by a worker: passage texts, and term ids into the worker's own vocabulary."""
+
+    texts: list[list[str]]
+    lengths: np.ndarray  # terms per passage
+    ids: np.ndarray  # all passages' term ids, back to back
+    vocab: list[str]
+
+
+_worker: tuple[Analyzer, ChunkingConfig] | None = None
+
+
+def _init_worker(config: AnalyzerConfig, chunking: ChunkingConfig) -> None:
+    global _worker
+    _worker = (Analyzer(config), chunking)
+
+
+def _analyze_chunk(items: list[tuple[str, str]]) -> AnalyzedChunk:
+    assert _worker is not None
+    analyzer, chunking = _worker
+    vocab: dict[str, int] = {}
+    texts: list[list[str]] = []
+    lengths = array("i")
+    ids = array("i")
+    for title, text in items:
+        title_ids = [vocab.setdefault(t, len(vocab)) for t in analyzer.terms(title)]
+        passages = chunk_text(text, chunking)
+        texts.append(passages)
+        for passage in passages:
+            terms = [vocab.setdefault(t, len(vocab)) for t in analyzer.terms(passage)]
+            ids.extend(title_ids)
+            ids.extend(terms)
+            lengths.append(len(title_ids) + len(terms))
+    return AnalyzedChunk(
+        texts=texts,
+        lengths=np.frombuffer(lengths, dtype=np.int32).copy(),
+        ids=np.frombuffer(ids, dtype=np.int32).copy(),
+        vocab=list(vocab),
+    )
+
+
+def extend_snapshot(snapshot: Snapshot, articles: Sequence[Article]) -> Snapshot:
+    """The snapshot with ``articles`` added, without re-analyzing what it holds.
+
+    Only the new articles are chunked and analyzed. Every weight is then recomputed from the
+    stored term counts, because the corpus size, the document frequencies and the average
+    passage length all move: the result equals a full rebuild of old plus new.
+    """
+    manifest = snapshot.manifest
+    builder = SnapshotBuilder(snapshot.analyzer, manifest.chunking, manifest.bm25)
+    builder.vocab = dict(snapshot.vocab)
+    builder._sources = {name: i for i, name in enumerate(snapshot.sources)}
+    builder._hosts = {name: i for i, name in enumerate(snapshot.hosts)}
+    builder.n_articles = manifest.counts.articles
+    for article in articles:
+        builder.add(article.meta(), analyze_article(article, snapshot.analyzer, manifest.chunking))
+    added = builder.n_articles - manifest.counts.articles
+    if not added:
+        return snapshot
+    new_lengths = np.frombuffer(builder._passage_len, dtype=np.int32)
+    new_starts = np.zeros(len(new_lengths) + 1, dtype=np.int64)
+    np.cumsum(new_lengths, out=new_starts[1:])
+    offsets, docs, tfs = _merge_postings(
+        snapshot.postings,
+        np.frombuffer(builder._term_ids, dtype=np.int32),
+        new_starts,
+        len(builder.vocab),
+    )
+    doc_len = np.concatenate([snapshot.doc_len, new_lengths])
+    postings = weigh(offsets, docs, tfs, doc_len, manifest.bm25)
+    counts = Counts(
+        articles=builder.n_articles,
+        passages=len(doc_len),
+        terms=len(builder.vocab),
+        postings=len(docs),
+    )
+    old_text_end, old_lines_end = int(snapshot.text_offsets[-1]), int(snapshot.article_offsets[-1])
+    return Snapshot(
+        manifest=manifest.model_copy(update={"created_at": now(), "counts": counts, "files": {}}),
+        analyzer=snapshot.analyzer,
+        vocab=builder.vocab,
+        postings=postings,
+        doc_len=doc_len,
+        passage_article=np.concatenate(
+            [snapshot.passage_article, np.frombuffer(builder._passage_article, dtype=np.int32)]
+        ),
+        passage_position=np.concatenate(
+            [snapshot.passage_position, np.frombuffer(builder._passage_position, dtype=np.int32)]
+        ),
+        text_offsets=np.concatenate(
+            [snapshot.text_offsets, old_text_end + _offsets(builder._texts)[1:]]
+        ),
+        texts=bytes(snapshot.texts) + b"".join(builder._texts),
+        article_lines=bytes(snapshot.article_lines) + b"".join(builder._article_lines),
+        article_offsets=np.concatenate(
+            [snapshot.article_offsets, old_lines_end + _offsets(builder._article_lines)[1:]]
+        ),
+        article_published=np.concatenate(
+            [snapshot.article_published, np.frombuffer(builder._published, dtype=np.float64)]
+        ),
+        article_source=np.concatenate(
+            [snapshot.article_source, np.frombuffer(builder._source, dtype=np.int32)]
+        ),
+        article_host=np.concatenate(
+            [snapshot.article_host, np.frombuffer(builder._host, dtype=np.int32)]
+        ),
+        sources=list(builder._sources),
+        hosts=list(builder._hosts),
+    )
+
+
+def _merge_postings(
+    old: Postings, new_terms: np.ndarray, new_starts: np.ndarray, n_terms: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Old postings plus those of new passages (numbered after the old ones), term-major.
+
+    New passages have the highest ids, so within each term they simply follow the old postings:
+    every posting's place is computed directly, with no sort of the old ones.
+    """
+    n_new = len(new_starts) - 1
+    new_doc = np.repeat(np.arange(n_new, dtype=np.int64), np.diff(new_starts))
+    keys = np.unique(new_terms.astype(np.int64) * max(n_new, 1) + new_doc, return_counts=True)
+    t_new = keys[0] // max(n_new, 1)
+    d_new = (keys[0] % max(n_new, 1) + old.n_docs).astype(np.int32)
+    tf_new = keys[1].astype(np.int32)
+    old_counts = np.zeros(n_terms, dtype=np.int64)
+    old_counts[: len(old.offsets) - 1] = np.diff(old.offsets)
+    new_counts = np.bincount(t_new, minlength=n_terms)
+    offsets = np.zeros(n_terms + 1, dtype=np.int64)
+    np.cumsum(old_counts + new_counts, out=offsets[1:])
+    total = int(offsets[-1])
+    docs = np.empty(total, dtype=np.int32)
+    tfs = np.empty(total, dtype=np.int32)
+    n_old_terms = len(old.offsets) - 1
+    shift = np.repeat(offsets[:n_old_terms] - old.offsets[:-1], old_counts[:n_old_terms])
+    old_dest = np.arange(len(old.docs), dtype=np.int64) + shift
+    docs[old_dest] = old.docs
+    tfs[old_dest] = old.tfs
+    new_block = np.zeros(n_terms + 1, dtype=np.int64)
+    np.cumsum(new_counts, out=new_block[1:])
+    rank = np.arange(len(t_new), dtype=np.int64) - new_block[t_new]
+    new_dest = offsets[t_new] + old_counts[t_new] + rank
+    docs[new_dest] = d_new
+    tfs[new_dest] = tf_new
+    return offsets, docs, tfs

@@ -1,0 +1,57 @@
+"""Building on every core gives exactly the index one core gives."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from index import build
+from index.models import Article
+
+
+def _articles(n: int) -> list[Article]:
+    words = "harbour council budget storm ferry election court market energy school river bridge".split()
+    return [
+        Article(
+            id=f"a{i}",
+            title=f"Story {i} about the {words[i % len(words)]}",
+            text=" ".join(
+                f"The {words[(i + j) % len(words)]} story number {j} grew by {i * j} percent."
+                for j in range(i % 7 + 1)
+            ),
+            source=f"Outlet {i % 3}",
+            url=f"https://news{i % 3}.example/{i}",
+        )
+        for i in range(n)
+    ]
+
+
+def test_parallel_build_equals_sequential_build(monkeypatch: pytest.MonkeyPatch) -> None:
+    articles = _articles(60)
+    sequential = build.build_snapshot(articles, workers=1)
+    monkeypatch.setattr(build, "PARALLEL_FROM", 10)
+    monkeypatch.setattr(build, "CHUNK", 7)
+    parallel = build.build_snapshot(articles, workers=2)
+    assert parallel.vocab == sequential.vocab
+    for name in ("offsets", "docs", "tfs", "weights", "base", "term_max"):
+        np.testing.assert_array_equal(
+            getattr(parallel.postings, name), getattr(sequential.postings, name)
+        )
+    np.testing.assert_array_equal(parallel.passage_article, sequential.passage_article)
+    assert parallel.texts == sequential.texts
+    assert parallel.article_lines == sequential.article_lines
+
+
+def test_extending_an_index_equals_building_it_whole() -> None:
+    articles = _articles(40)
+    whole = build.build_snapshot(articles, workers=1)
+    extended = build.extend_snapshot(build.build_snapshot(articles[:25], workers=1), articles[25:])
+    assert extended.vocab == whole.vocab
+    assert extended.manifest.counts == whole.manifest.counts
+    for name in ("offsets", "docs", "tfs", "weights", "base", "term_max"):
+        np.testing.assert_allclose(
+            getattr(extended.postings, name), getattr(whole.postings, name), rtol=1e-6
+        )
+    assert bytes(extended.texts) == bytes(whole.texts)
+    assert bytes(extended.article_lines) == bytes(whole.article_lines)
+    np.testing.assert_array_equal(extended.article_source, whole.article_source)
