@@ -9,6 +9,7 @@ import os
 from array import array
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -51,8 +52,10 @@ class SnapshotBuilder:
         self._passage_len = array("i")
         self._passage_article = array("i")
         self._passage_position = array("i")
-        self._texts: list[bytes] = []
-        self._article_lines: list[bytes] = []
+        self._texts: list[bytes] = []  # passage texts, or blobs of them, in order
+        self._text_lengths = array("q")
+        self._lines: list[bytes] = []  # article JSON lines, or blobs of them, in order
+        self._line_lengths = array("q")
         self._published = array("d")
         self._source = array("i")
         self._host = array("i")
@@ -61,41 +64,56 @@ class SnapshotBuilder:
 
     def add(self, article: ArticleMeta, passages: Iterable[AnalyzedPassage]) -> None:
         number = self.n_articles
-        self.n_articles += 1
-        self._article_lines.append(article.model_dump_json().encode() + b"\n")
-        self._published.append(article.published.timestamp() if article.published else math.nan)
-        self._source.append(self._sources.setdefault(article.source.lower(), len(self._sources)))
-        host = (urlsplit(article.url).hostname or "").lower() if article.url else ""
-        self._host.append(self._hosts.setdefault(host, len(self._hosts)))
-        vocab = self.vocab
+        line, published, source, host = article_fields(article)
+        self._add_article(line, published, source, host)
+        ids = self._ids
         for position, (text, terms) in enumerate(passages):
-            self._add_passage(
-                number, position, text, [vocab.setdefault(t, len(vocab)) for t in terms]
-            )
+            encoded = text.encode("utf-8")
+            self._texts.append(encoded)
+            self._text_lengths.append(len(encoded))
+            self._passage_article.append(number)
+            self._passage_position.append(position)
+            self._term_ids.frombytes(ids(terms).astype(np.int32).tobytes())
+            self._passage_len.append(len(terms))
 
-    def add_chunk(self, metas: Sequence[ArticleMeta], chunk: AnalyzedChunk) -> None:
+    def add_chunk(self, chunk: AnalyzedChunk) -> None:
         """Add articles analyzed in another process: their term ids point into ``chunk.vocab``."""
-        remap = np.fromiter(
-            (self.vocab.setdefault(t, len(self.vocab)) for t in chunk.vocab),
-            dtype=np.int32,
-            count=len(chunk.vocab),
+        remap = self._ids(chunk.vocab).astype(np.int32)
+        first = self.n_articles
+        for line, published, source, host in zip(
+            chunk.lines, chunk.published, chunk.sources, chunk.hosts, strict=True
+        ):
+            self._add_article(line, published, source, host)
+        counts = chunk.passages_per_article
+        self._passage_article.frombytes(
+            np.repeat(np.arange(first, self.n_articles, dtype=np.int32), counts).tobytes()
         )
-        self._term_ids.frombytes(remap[chunk.ids].astype(np.int32).tobytes())
+        starts = np.repeat(np.cumsum(counts) - counts, counts)
+        self._passage_position.frombytes(
+            (np.arange(int(counts.sum())) - starts).astype(np.int32).tobytes()
+        )
+        self._texts.append(chunk.text_blob)
+        self._text_lengths.frombytes(chunk.text_lengths.astype(np.int64).tobytes())
+        self._term_ids.frombytes(remap[chunk.ids].tobytes())
         self._passage_len.frombytes(chunk.lengths.astype(np.int32).tobytes())
-        for meta, texts in zip(metas, chunk.texts, strict=True):
-            number = self.n_articles
-            self.add(meta, [])
-            for position, text in enumerate(texts):
-                self._passage_article.append(number)
-                self._passage_position.append(position)
-                self._texts.append(text.encode("utf-8"))
 
-    def _add_passage(self, article: int, position: int, text: str, ids: list[int]) -> None:
-        self._passage_article.append(article)
-        self._passage_position.append(position)
-        self._texts.append(text.encode("utf-8"))
-        self._term_ids.extend(ids)
-        self._passage_len.append(len(ids))
+    def _ids(self, terms: Sequence[str]) -> np.ndarray:
+        """Global ids of terms, new ones appended in order; lookups run in C, only new terms in Python."""
+        vocab = self.vocab
+        found = np.fromiter(
+            map(vocab.get, terms, repeat(-1, len(terms))), dtype=np.int64, count=len(terms)
+        )
+        for i in np.flatnonzero(found < 0).tolist():
+            found[i] = vocab.setdefault(terms[i], len(vocab))
+        return found
+
+    def _add_article(self, line: bytes, published: float, source: str, host: str) -> None:
+        self.n_articles += 1
+        self._lines.append(line)
+        self._line_lengths.append(len(line))
+        self._published.append(published)
+        self._source.append(self._sources.setdefault(source, len(self._sources)))
+        self._host.append(self._hosts.setdefault(host, len(self._hosts)))
 
     def finish(self) -> Snapshot:
         if not self.n_articles:
@@ -109,7 +127,6 @@ class SnapshotBuilder:
         postings, doc_len = build_postings(
             np.frombuffer(self._term_ids, dtype=np.int32), starts, len(vocab), self.bm25
         )
-        n_passages = len(self._passage_len)
         manifest = Manifest(
             created_at=now(),
             analyzer=self.analyzer.config,
@@ -117,7 +134,7 @@ class SnapshotBuilder:
             chunking=self.chunking,
             counts=Counts(
                 articles=self.n_articles,
-                passages=n_passages,
+                passages=len(self._passage_len),
                 terms=len(vocab),
                 postings=len(postings.docs),
             ),
@@ -130,10 +147,10 @@ class SnapshotBuilder:
             doc_len=doc_len,
             passage_article=np.frombuffer(self._passage_article, dtype=np.int32),
             passage_position=np.frombuffer(self._passage_position, dtype=np.int32),
-            text_offsets=_offsets(self._texts),
+            text_offsets=_offsets(self._text_lengths),
             texts=b"".join(self._texts),
-            article_lines=b"".join(self._article_lines),
-            article_offsets=_offsets(self._article_lines),
+            article_lines=b"".join(self._lines),
+            article_offsets=_offsets(self._line_lengths),
             article_published=np.frombuffer(self._published, dtype=np.float64),
             article_source=np.frombuffer(self._source, dtype=np.int32),
             article_host=np.frombuffer(self._host, dtype=np.int32),
@@ -142,14 +159,22 @@ class SnapshotBuilder:
         )
 
 
-def _offsets(chunks: list[bytes]) -> np.ndarray:
-    offsets = np.zeros(len(chunks) + 1, dtype=np.int64)
-    np.cumsum(np.fromiter(map(len, chunks), dtype=np.int64, count=len(chunks)), out=offsets[1:])
+def article_fields(article: ArticleMeta) -> tuple[bytes, float, str, str]:
+    """What the index stores per article: its JSON line, date, outlet key and host."""
+    host = (urlsplit(article.url).hostname or "").lower() if article.url else ""
+    published = article.published.timestamp() if article.published else math.nan
+    line = article.model_dump_json(include=set(ArticleMeta.model_fields)).encode() + b"\n"
+    return line, published, article.source.lower(), host
+
+
+def _offsets(lengths: array) -> np.ndarray:  # type: ignore[type-arg]
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(np.frombuffer(lengths, dtype=np.int64), out=offsets[1:])
     return offsets
 
 
 PARALLEL_FROM = 2000  # articles; below this, starting worker processes costs more than it saves
-CHUNK = 500
+CHUNK = 10_000
 
 
 def build_snapshot(
@@ -173,16 +198,15 @@ def build_snapshot(
         with context.Pool(
             workers, initializer=_init_worker, initargs=(builder.analyzer.config, chunking)
         ) as pool:
-            jobs = (([(a.title, a.text) for a in chunk]) for chunk in chunks)
             done = 0
-            for chunk, analyzed in zip(chunks, pool.imap(_analyze_chunk, jobs), strict=True):
-                builder.add_chunk([a.meta() for a in chunk], analyzed)
+            for chunk, analyzed in zip(chunks, pool.imap(_analyze_chunk, chunks), strict=True):
+                builder.add_chunk(analyzed)
                 done += len(chunk)
                 if progress:
                     progress(done, len(articles))
         return builder.finish()
     for number, article in enumerate(articles, start=1):
-        builder.add(article.meta(), analyze_article(article, builder.analyzer, chunking))
+        builder.add(article, analyze_article(article, builder.analyzer, chunking))
         if progress:
             progress(number, len(articles))
     return builder.finish()
@@ -190,11 +214,17 @@ def build_snapshot(
 
 @dataclass
 class AnalyzedChunk:
-    """Articles analyzed by a worker: passage texts, and term ids into the worker's own vocabulary."""
+    """Articles analyzed by a worker, in the compact form the builder appends in bulk."""
 
-    texts: list[list[str]]
+    lines: list[bytes]
+    published: list[float]
+    sources: list[str]
+    hosts: list[str]
+    passages_per_article: np.ndarray
+    text_blob: bytes
+    text_lengths: np.ndarray
     lengths: np.ndarray  # terms per passage
-    ids: np.ndarray  # all passages' term ids, back to back
+    ids: np.ndarray  # all passages' term ids, back to back, into ``vocab``
     vocab: list[str]
 
 
@@ -206,28 +236,37 @@ def _init_worker(config: AnalyzerConfig, chunking: ChunkingConfig) -> None:
     _worker = (Analyzer(config), chunking)
 
 
-def _analyze_chunk(items: list[tuple[str, str]]) -> AnalyzedChunk:
+def _analyze_chunk(articles: list[Article]) -> AnalyzedChunk:
     assert _worker is not None
     analyzer, chunking = _worker
     vocab: dict[str, int] = {}
-    texts: list[list[str]] = []
-    lengths = array("i")
-    ids = array("i")
-    for title, text in items:
-        title_ids = [vocab.setdefault(t, len(vocab)) for t in analyzer.terms(title)]
-        passages = chunk_text(text, chunking)
-        texts.append(passages)
-        for passage in passages:
-            terms = [vocab.setdefault(t, len(vocab)) for t in analyzer.terms(passage)]
-            ids.extend(title_ids)
-            ids.extend(terms)
-            lengths.append(len(title_ids) + len(terms))
-    return AnalyzedChunk(
-        texts=texts,
-        lengths=np.frombuffer(lengths, dtype=np.int32).copy(),
-        ids=np.frombuffer(ids, dtype=np.int32).copy(),
-        vocab=list(vocab),
+    chunk = AnalyzedChunk(
+        [], [], [], [], np.zeros(0), b"", np.zeros(0), np.zeros(0), np.zeros(0), []
     )
+    per_article, texts, lengths, ids = array("i"), [], array("i"), array("i")
+    for article in articles:
+        line, published, source, host = article_fields(article)
+        chunk.lines.append(line)
+        chunk.published.append(published)
+        chunk.sources.append(source)
+        chunk.hosts.append(host)
+        passages = analyze_article(article, analyzer, chunking)
+        per_article.append(len(passages))
+        for text, terms in passages:
+            texts.append(text.encode("utf-8"))
+            for term in [t for t in dict.fromkeys(terms) if t not in vocab]:
+                vocab[term] = len(
+                    vocab
+                )  # ids in order of first appearance, as one core assigns them
+            ids.extend(map(vocab.__getitem__, terms))
+            lengths.append(len(terms))
+    chunk.passages_per_article = np.frombuffer(per_article, dtype=np.int32).copy()
+    chunk.text_blob = b"".join(texts)
+    chunk.text_lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    chunk.lengths = np.frombuffer(lengths, dtype=np.int32).copy()
+    chunk.ids = np.frombuffer(ids, dtype=np.int32).copy()
+    chunk.vocab = list(vocab)
+    return chunk
 
 
 def extend_snapshot(snapshot: Snapshot, articles: Sequence[Article]) -> Snapshot:
@@ -279,12 +318,12 @@ def extend_snapshot(snapshot: Snapshot, articles: Sequence[Article]) -> Snapshot
             [snapshot.passage_position, np.frombuffer(builder._passage_position, dtype=np.int32)]
         ),
         text_offsets=np.concatenate(
-            [snapshot.text_offsets, old_text_end + _offsets(builder._texts)[1:]]
+            [snapshot.text_offsets, old_text_end + _offsets(builder._text_lengths)[1:]]
         ),
         texts=bytes(snapshot.texts) + b"".join(builder._texts),
-        article_lines=bytes(snapshot.article_lines) + b"".join(builder._article_lines),
+        article_lines=bytes(snapshot.article_lines) + b"".join(builder._lines),
         article_offsets=np.concatenate(
-            [snapshot.article_offsets, old_lines_end + _offsets(builder._article_lines)[1:]]
+            [snapshot.article_offsets, old_lines_end + _offsets(builder._line_lengths)[1:]]
         ),
         article_published=np.concatenate(
             [snapshot.article_published, np.frombuffer(builder._published, dtype=np.float64)]

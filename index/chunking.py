@@ -25,6 +25,11 @@ class ChunkingConfig(BaseModel):
 def chunk_text(text: str, config: ChunkingConfig) -> list[str]:
     """Cut text into passages of about ``config.words`` words, never splitting a sentence
     unless the sentence alone is longer than a passage."""
+    words = text.split()
+    if len(words) <= config.words:
+        # One passage: what joining its whitespace-normalised sentences would give, without
+        # splitting them first (most news paragraphs and short articles take this path).
+        return [" ".join(words)] if words else []
     sentences = [piece for s in split_sentences(text) for piece in _split_long(s, config.words)]
     counts = [len(s.split()) for s in sentences]
     passages: list[str] = []

@@ -1,0 +1,242 @@
+"""newsbot against rank-bm25 on reproducible news-like corpora of 10k, 100k and 1M passages.
+
+    python benchmarks/search.py                  # 10k, 100k and 1M passages (about 10 minutes)
+    python benchmarks/search.py --sizes 10000    # a quick look
+
+For each size it builds the index from article text (on every core), then, in a fresh process,
+times the cold load, top-10 searches of analyzed queries and whole answers, and reads the
+resident memory; it adds 1,000 articles to the index; it builds rank-bm25's BM25Plus over the same
+analyzed passages and checks, query by query, that both return the same top 10. Prints one table.
+
+The corpus: a Zipfian vocabulary of 200,000 words, passages of 20 to 300 words (log-normal,
+median 90, like news paragraphs), 50 outlets, three years of dates, a fixed seed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from rank_bm25 import BM25Plus
+
+from index import snapshot as snapshots
+from index.answer import Answerer
+from index.build import build_snapshot, extend_snapshot
+from index.models import Article
+from index.search import SearchConfig, Searcher
+
+VOCAB = 200_000
+SEED = 20240119
+QUERIES = 200
+BM25_QUERIES = {10_000: 100, 100_000: 30, 1_000_000: 8}
+
+
+def vocabulary(rng: np.random.Generator) -> np.ndarray:
+    letters = np.array(list("abcdefghijklmnoprstuvwyz"))
+    lengths = rng.integers(4, 10, VOCAB)
+    words = {"".join(rng.choice(letters, n)) for n in lengths}
+    while len(words) < VOCAB:
+        words.add("".join(rng.choice(letters, 8)))
+    return np.array(sorted(words)[:VOCAB], dtype=object)
+
+
+def corpus(n: int, seed: int, start: int = 0) -> list[Article]:
+    rng = np.random.default_rng(seed)
+    words = vocabulary(np.random.default_rng(SEED))
+    ranks = np.arange(1, VOCAB + 1)
+    cdf = np.cumsum(1.0 / ranks**1.07)
+    cdf /= cdf[-1]
+    lengths = np.clip(rng.lognormal(np.log(90), 0.5, n), 20, 300).astype(np.int64)
+    ids = np.searchsorted(cdf, rng.random(int(lengths.sum())))
+    stops = rng.random(len(ids)) < 1 / 15
+    tokens = words[ids]
+    tokens[stops] = tokens[stops] + "."
+    bounds = np.concatenate(([0], np.cumsum(lengths)))
+    epoch = datetime(2022, 1, 1, tzinfo=UTC).timestamp()
+    days = rng.integers(0, 3 * 365, n)
+    outlets = rng.integers(0, 50, n)
+    articles = []
+    for i in range(n):
+        text = " ".join(tokens[bounds[i] : bounds[i + 1]]).capitalize()
+        title = " ".join(tokens[bounds[i] : bounds[i] + 6]).replace(".", "").capitalize()
+        articles.append(
+            Article(
+                id=f"b{start + i}",
+                url=f"https://outlet{outlets[i]}.example/{start + i}",
+                title=title,
+                text=text,
+                source=f"outlet{outlets[i]}.example",
+                published=datetime.fromtimestamp(epoch + days[i] * 86400, UTC),
+            )
+        )
+    return articles
+
+
+def queries(snap: snapshots.Snapshot, n: int, seed: int) -> list[list[str]]:
+    """Two to five terms of a random passage each: rare and common words mixed, as people ask."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for passage in rng.integers(0, snap.manifest.counts.passages, n):
+        present = snap.analyzer.terms(snap.passage_text(int(passage)))
+        k = min(len(set(present)), int(rng.integers(2, 6)))
+        out.append(list(rng.choice(sorted(set(present)), k, replace=False)))
+    return out
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def serve(index: Path, query_file: Path) -> None:
+    """Run in a fresh process: cold load, searches, answers, memory. Prints JSON."""
+    qs = json.loads(query_file.read_text())
+    started = time.perf_counter()
+    snap = snapshots.load(index)
+    searcher = Searcher(snap, SearchConfig(recency_weight=0))
+    load_s = time.perf_counter() - started
+    postings = snap.postings
+    search_ms = []
+    for terms in qs:
+        ids = [snap.vocab[t] for t in terms if t in snap.vocab]
+        t0 = time.perf_counter()
+        postings.top_k(ids, 10)
+        search_ms.append((time.perf_counter() - t0) * 1000)
+    answerer = Answerer(Searcher(snap))
+    answer_ms = []
+    for terms in qs[:100]:
+        t0 = time.perf_counter()
+        answerer.answer("What about " + " ".join(terms) + "?")
+        answer_ms.append((time.perf_counter() - t0) * 1000)
+    del searcher
+    print(
+        json.dumps(
+            {
+                "load_s": load_s,
+                "search_p50": float(np.percentile(search_ms, 50)),
+                "search_p95": float(np.percentile(search_ms, 95)),
+                "answer_p50": float(np.percentile(answer_ms, 50)),
+                "rss_mb": rss_mb(),
+            }
+        )
+    )
+
+
+def rank_bm25_side(
+    snap: snapshots.Snapshot, qs: list[list[str]], n_queries: int
+) -> dict[str, float]:
+    """rank-bm25's BM25Plus over the very same analyzed passages: build, memory, speed, agreement."""
+    terms = np.array(sorted(snap.vocab, key=snap.vocab.__getitem__), dtype=object)
+    p = snap.postings
+    term_of = np.repeat(np.arange(len(p.offsets) - 1), np.diff(p.offsets))
+    order = np.argsort(p.docs, kind="stable")
+    doc_bounds = np.searchsorted(p.docs[order], np.arange(p.n_docs + 1))
+    tokens = [
+        np.repeat(terms[term_of[order[a:b]]], p.tfs[order[a:b]]).tolist()
+        for a, b in zip(doc_bounds[:-1], doc_bounds[1:], strict=True)
+    ]
+    del term_of, order
+    gc.collect()
+    before = rss_mb()
+    t0 = time.perf_counter()
+    params = snap.manifest.bm25
+    reference = BM25Plus(tokens, k1=params.k1, b=params.b, delta=params.effective_delta)
+    build_s = time.perf_counter() - t0
+    memory = rss_mb() - before
+    times, agree = [], 0
+    for query in qs[:n_queries]:
+        t0 = time.perf_counter()
+        scores = reference.get_scores(query)
+        times.append((time.perf_counter() - t0) * 1000)
+        ids = [snap.vocab[t] for t in query]
+        ours, our_scores = p.top_k(ids, 10)
+        matched = np.unique(np.concatenate([p.postings(t)[0] for t in ids]))
+        theirs = matched[np.argsort(-scores[matched], kind="stable")[:10]]
+        same_scores = np.allclose(np.sort(our_scores), np.sort(scores[theirs]), rtol=1e-5)
+        tie_at_cut = np.sum(np.isclose(scores[matched], scores[theirs[-1]], rtol=1e-6)) > 1
+        agree += same_scores and (set(ours.tolist()) == set(theirs.tolist()) or tie_at_cut)
+    return {
+        "build_s": build_s,
+        "memory_mb": memory,
+        "query_ms": float(np.median(times)),
+        "agree": agree / max(1, min(n_queries, len(qs))),
+    }
+
+
+def run(size: int, workdir: Path) -> dict[str, float]:
+    articles = corpus(size, SEED + size)
+    gc.collect()
+    t0 = time.perf_counter()
+    snap = build_snapshot(articles)
+    build_s = time.perf_counter() - t0
+    del articles
+    index = workdir / f"index-{size}"
+    snapshots.save(snap, index)
+    qs = queries(snap, QUERIES, SEED)
+    query_file = workdir / f"queries-{size}.json"
+    query_file.write_text(json.dumps(qs))
+    child = subprocess.run(
+        [sys.executable, __file__, "--serve", str(index), str(query_file)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    served = json.loads(child.stdout)
+    more = corpus(1000, SEED + 7, start=size)
+    t0 = time.perf_counter()
+    loaded = snapshots.load(index)
+    snapshots.save(extend_snapshot(loaded, more), index)
+    add_s = time.perf_counter() - t0
+    reference = rank_bm25_side(snap, qs, BM25_QUERIES.get(size, 10))
+    return {"passages": snap.manifest.counts.passages, "build_s": build_s, "add_s": add_s, **served,
+            **{f"bm25_{k}": v for k, v in reference.items()}}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--serve", nargs=2, metavar=("INDEX", "QUERIES"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(Path(args.serve[0]), Path(args.serve[1]))
+        return
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="newsbot-bench-") as tmp:
+        for size in args.sizes:
+            rows.append(run(size, Path(tmp)))
+            print(f"measured {size:,} passages", file=sys.stderr, flush=True)
+    print(
+        f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, numpy {np.__version__}\n"
+    )
+    header = ("passages", "build s", "add 1k s", "cold load s", "search p50 ms", "search p95 ms",
+              "answer p50 ms", "RSS MB", "rank-bm25 build s", "rank-bm25 MB", "rank-bm25 query ms",
+              "speed-up", "top-10 same")  # fmt: skip
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for r in rows:
+        cells = [
+            f"{r['passages']:,}", f"{r['build_s']:.1f}", f"{r['add_s']:.1f}", f"{r['load_s']:.2f}",
+            f"{r['search_p50']:.2f}", f"{r['search_p95']:.2f}", f"{r['answer_p50']:.1f}", f"{r['rss_mb']:.0f}",
+            f"{r['bm25_build_s']:.1f}", f"{r['bm25_memory_mb']:.0f}", f"{r['bm25_query_ms']:.0f}",
+            f"{r['bm25_query_ms'] / r['search_p50']:.0f}x", f"{r['bm25_agree']:.0%}",
+        ]  # fmt: skip
+        print("| " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
