@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import itertools
 import json
 import os
 import subprocess
@@ -33,7 +34,7 @@ from rank_bm25 import BM25Plus
 
 from index import snapshot as snapshots
 from index.answer import Answerer
-from index.build import build_snapshot, extend_snapshot
+from index.build import analyze_articles, build_snapshot, extend_snapshot
 from index.models import Article
 from index.search import SearchConfig, Searcher
 
@@ -148,7 +149,7 @@ def rank_bm25_side(
     doc_bounds = np.searchsorted(p.docs[order], np.arange(p.n_docs + 1))
     tokens = [
         np.repeat(terms[term_of[order[a:b]]], p.tfs[order[a:b]]).tolist()
-        for a, b in zip(doc_bounds[:-1], doc_bounds[1:], strict=True)
+        for a, b in itertools.pairwise(doc_bounds)
     ]
     del term_of, order
     gc.collect()
@@ -200,7 +201,7 @@ def run(size: int, workdir: Path) -> dict[str, float]:
     more = corpus(1000, SEED + 7, start=size)
     t0 = time.perf_counter()
     loaded = snapshots.load(index)
-    snapshots.save(extend_snapshot(loaded, more), index)
+    snapshots.save(extend_snapshot(loaded, analyze_articles(loaded, more)), index)
     add_s = time.perf_counter() - t0
     reference = rank_bm25_side(snap, qs, BM25_QUERIES.get(size, 10))
     return {"passages": snap.manifest.counts.passages, "build_s": build_s, "add_s": add_s, **served,

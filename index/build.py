@@ -269,12 +269,22 @@ def _analyze_chunk(articles: list[Article]) -> AnalyzedChunk:
     return chunk
 
 
-def extend_snapshot(snapshot: Snapshot, articles: Sequence[Article]) -> Snapshot:
-    """The snapshot with ``articles`` added, without re-analyzing what it holds.
+def analyze_articles(
+    snapshot: Snapshot, articles: Iterable[Article]
+) -> list[tuple[ArticleMeta, list[AnalyzedPassage]]]:
+    """New articles chunked and analyzed the way ``snapshot`` was."""
+    chunking = snapshot.manifest.chunking
+    return [(a.meta(), analyze_article(a, snapshot.analyzer, chunking)) for a in articles]
 
-    Only the new articles are chunked and analyzed. Every weight is then recomputed from the
-    stored term counts, because the corpus size, the document frequencies and the average
-    passage length all move: the result equals a full rebuild of old plus new.
+
+def extend_snapshot(
+    snapshot: Snapshot, analyzed: Iterable[tuple[ArticleMeta, list[AnalyzedPassage]]]
+) -> Snapshot:
+    """The snapshot with analyzed articles added, without re-analyzing what it holds.
+
+    Every weight is recomputed from the stored term counts, because the corpus size, the
+    document frequencies and the average passage length all move: the scores equal those of a
+    full rebuild of old plus new.
     """
     manifest = snapshot.manifest
     builder = SnapshotBuilder(snapshot.analyzer, manifest.chunking, manifest.bm25)
@@ -282,8 +292,8 @@ def extend_snapshot(snapshot: Snapshot, articles: Sequence[Article]) -> Snapshot
     builder._sources = {name: i for i, name in enumerate(snapshot.sources)}
     builder._hosts = {name: i for i, name in enumerate(snapshot.hosts)}
     builder.n_articles = manifest.counts.articles
-    for article in articles:
-        builder.add(article.meta(), analyze_article(article, snapshot.analyzer, manifest.chunking))
+    for meta, passages in analyzed:
+        builder.add(meta, passages)
     added = builder.n_articles - manifest.counts.articles
     if not added:
         return snapshot

@@ -16,11 +16,18 @@ from index import snapshot as snapshots
 from index.analyzer import Analyzer, AnalyzerConfig
 from index.articles import article_key
 from index.bm25 import BM25Params
-from index.build import SnapshotBuilder, analysis_fingerprint, analyze_article
+from index.build import (
+    AnalyzedPassage,
+    SnapshotBuilder,
+    analysis_fingerprint,
+    analyze_article,
+    extend_snapshot,
+)
 from index.chunking import ChunkingConfig
+from index.errors import NewsbotError
 from index.feeds import FeedEntry, FeedError, parse_feed
 from index.fetch import FEED_TYPES, PAGE_TYPES, FetchConfig, Fetcher
-from index.models import Problem, SourceRef
+from index.models import ArticleMeta, Problem, SourceRef
 from index.pages import extract_article
 from index.sources import load_sources
 from index.store import ArticleStore, Change
@@ -91,12 +98,24 @@ def reindex(
         pruned = store.prune_older_than(cutoff) if cutoff else 0
         analyzer = Analyzer(AnalyzerConfig())
         fingerprint = analysis_fingerprint(analyzer.config, chunking)
-        analyzed = _analyze_pending(store, analyzer, chunking, fingerprint, tally)
-        builder = SnapshotBuilder(analyzer, chunking, bm25 or BM25Params())
-        for meta, passages in store.analyzed(fingerprint):
-            builder.add(meta, ((p.text, p.terms) for p in passages))
+        fresh = _analyze_pending(store, analyzer, chunking, fingerprint, tally)
+        analyzed = len(fresh)
+        bm25 = bm25 or BM25Params()
+        tally.emit("indexing", 0, 1)
+        live = None
+        if tally.counts.updated == 0 and tally.removed == 0 and pruned == 0:
+            live = _live_to_extend(
+                index_path, analyzer, chunking, bm25, store.count_analyzed(fingerprint) - len(fresh)
+            )
+        if live is not None:
+            # Only additions: extend the live index; nothing it holds is re-read or re-analyzed.
+            snapshot = extend_snapshot(live, fresh)
+        else:
+            builder = SnapshotBuilder(analyzer, chunking, bm25)
+            for meta, passages in store.analyzed(fingerprint):
+                builder.add(meta, ((p.text, p.terms) for p in passages))
+            snapshot = builder.finish()
         tally.emit("indexing", 1, 1)
-        snapshot = builder.finish()
     snapshots.save(snapshot, index_path)
     return ReindexReport(
         articles=snapshot.manifest.counts.articles,
@@ -289,12 +308,34 @@ def _analyze_pending(
     chunking: ChunkingConfig,
     fingerprint: str,
     tally: _Tally,
-) -> int:
+) -> list[tuple[ArticleMeta, list[AnalyzedPassage]]]:
     pending = list(store.pending_analysis(fingerprint))
+    done = []
     for number, article in enumerate(pending, start=1):
-        store.set_passages(article.id, analyze_article(article, analyzer, chunking), fingerprint)
+        passages = analyze_article(article, analyzer, chunking)
+        store.set_passages(article.id, passages, fingerprint)
+        done.append((article.meta(), passages))
         tally.emit("analyzing", number, len(pending))
-    return len(pending)
+    return done
+
+
+def _live_to_extend(
+    index_path: Path,
+    analyzer: Analyzer,
+    chunking: ChunkingConfig,
+    bm25: BM25Params,
+    expected_articles: int,
+) -> snapshots.Snapshot | None:
+    """The live snapshot, if it holds exactly the stored articles and was built the same way."""
+    if not snapshots.exists(index_path):
+        return None
+    try:
+        live = snapshots.load(index_path)
+    except NewsbotError:
+        return None
+    m = live.manifest
+    same_build = m.analyzer == analyzer.config and m.chunking == chunking and m.bm25 == bm25
+    return live if same_build and m.counts.articles == expected_articles else None
 
 
 def _entry_date(entry: FeedEntry) -> datetime | None:

@@ -195,6 +195,13 @@ class ArticleStore:
                 (cutoff.isoformat(),),
             ).rowcount
 
+    def count_analyzed(self, fingerprint: str) -> int:
+        return int(
+            self._db.execute(
+                "SELECT COUNT(*) FROM articles WHERE analysis=?", (fingerprint,)
+            ).fetchone()[0]
+        )
+
     def count(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
 

@@ -484,3 +484,40 @@ def test_sources_shows_feed_health(tmp_path: Path, monkeypatch: pytest.MonkeyPat
                 )
 
         run_async(scenario)
+
+
+def test_fifty_concurrent_asks_are_all_answered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def scenario() -> None:
+        async with running(make_settings(tmp_path), monkeypatch) as h:
+            tokens = await asyncio.gather(
+                *(
+                    h.fake.slash(
+                        "ask",
+                        {"question": QUESTION},
+                        author={
+                            "id": str(6000 + i),
+                            "username": f"u{i}",
+                            "discriminator": "0",
+                            "global_name": None,
+                            "avatar": None,
+                        },
+                    )
+                    for i in range(50)
+                )
+            )
+
+            def all_answered() -> bool:
+                return all(
+                    any(s.route.startswith("followup") for s in h.fake.replies_to(t))
+                    for t in tokens
+                )
+
+            await h.fake.wait_for(all_answered, timeout=60)
+            assert all(h.fake.acks[t][0]["type"] == 5 for t in tokens)  # each deferred in time
+            for token in tokens:
+                [answer] = [s for s in h.fake.replies_to(token) if s.route.startswith("followup")]
+                assert "600,000" in embeds(answer)[0]["description"]
+
+    run_async(scenario)

@@ -45,7 +45,8 @@ def test_parallel_build_equals_sequential_build(monkeypatch: pytest.MonkeyPatch)
 def test_extending_an_index_equals_building_it_whole() -> None:
     articles = _articles(40)
     whole = build.build_snapshot(articles, workers=1)
-    extended = build.extend_snapshot(build.build_snapshot(articles[:25], workers=1), articles[25:])
+    first = build.build_snapshot(articles[:25], workers=1)
+    extended = build.extend_snapshot(first, build.analyze_articles(first, articles[25:]))
     assert extended.vocab == whole.vocab
     assert extended.manifest.counts == whole.manifest.counts
     for name in ("offsets", "docs", "tfs", "weights", "base", "term_max"):

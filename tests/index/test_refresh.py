@@ -285,3 +285,35 @@ def _one_file(tmp_path: Path) -> Path:
     path = tmp_path / "one.txt"
     path.write_text("One\nA single local story so that the index is not empty.", encoding="utf-8")
     return path
+
+
+def test_a_reindex_that_only_adds_extends_the_index_and_scores_as_a_rebuild(tmp_path: Path) -> None:
+    folder = tmp_path / "local"
+    folder.mkdir()
+    for i in range(6):
+        (folder / f"s{i}.md").write_text(
+            f"Story {i}\nThe ferry number {i} carried {i * 40} passengers across the harbour bay.",
+            encoding="utf-8",
+        )
+    source = [SourceRef(kind="path", location=str(folder))]
+    refresh(tmp_path, source)
+    before = snapshot.live_folder(tmp_path / "idx")
+    (folder / "s9.md").write_text(
+        "Story 9\nA new ferry route opened across the harbour bay with 900 passengers.",
+        encoding="utf-8",
+    )
+    report = refresh(tmp_path, source)
+    assert (report.counts.new, report.analyzed, report.articles) == (1, 1, 7)
+    assert snapshot.live_folder(tmp_path / "idx") != before
+    extended = snapshot.load(tmp_path / "idx")
+    rebuilt_report = reindex(source, tmp_path / "rebuilt", store_path=tmp_path / "other.sqlite3")
+    assert rebuilt_report.articles == 7
+    rebuilt = snapshot.load(tmp_path / "rebuilt")
+    question = "ferry passengers harbour bay route"
+    ours = sorted(
+        (h.article.title, round(h.score, 5)) for h in Searcher(extended).search(question, 10)
+    )
+    theirs = sorted(
+        (h.article.title, round(h.score, 5)) for h in Searcher(rebuilt).search(question, 10)
+    )
+    assert ours == theirs
