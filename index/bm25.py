@@ -140,7 +140,15 @@ class Postings:
             if allowed is not None:
                 keep = allowed(cand)
                 cand, partial = cand[keep], partial[keep]
-            final = (partial + base) * (factor(cand) if factor is not None else 1.0)
+            raw = partial + base
+            if factor is not None and len(raw) > k and factor_max > 1:
+                # factor >= 1, so the k-th best raw score is a floor for the k-th best final one;
+                # passages that cannot reach it even with the largest factor need no factor.
+                floor = np.partition(raw, len(raw) - k)[len(raw) - k]
+                if floor > 0:
+                    keep = raw * factor_max >= floor
+                    cand, raw = cand[keep], raw[keep]
+            final = raw * factor(cand) if factor is not None else raw
             threshold = (
                 np.partition(final, len(final) - k)[len(final) - k] if len(final) >= k else -np.inf
             )
@@ -148,10 +156,9 @@ class Postings:
             unseen_best = max(unseen * factor_max, unseen)
             if taken == len(terms) or unseen_best < threshold:
                 best = (
-                    np.argsort(-final, kind="stable")[:k]
-                    if len(final) > k
-                    else np.argsort(-final, kind="stable")
+                    np.argpartition(-final, k - 1)[:k] if len(final) > k else np.arange(len(final))
                 )
+                best = best[np.lexsort((cand[best], -final[best]))]  # by score, ties by passage id
                 return cand[best], final[best]
             taken += 1
         return empty

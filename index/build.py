@@ -191,19 +191,25 @@ def build_snapshot(
     builder = SnapshotBuilder(Analyzer(analyzer), chunking, bm25 or BM25Params())
     workers = workers or os.cpu_count() or 1
     if workers > 1 and len(articles) >= PARALLEL_FROM:
-        chunks = [articles[i : i + CHUNK] for i in range(0, len(articles), CHUNK)]
-        context = multiprocessing.get_context(
-            "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-        )
-        with context.Pool(
-            workers, initializer=_init_worker, initargs=(builder.analyzer.config, chunking)
-        ) as pool:
-            done = 0
-            for chunk, analyzed in zip(chunks, pool.imap(_analyze_chunk, chunks), strict=True):
-                builder.add_chunk(analyzed)
-                done += len(chunk)
-                if progress:
-                    progress(done, len(articles))
+        global _shared
+        ranges = [(i, min(i + CHUNK, len(articles))) for i in range(0, len(articles), CHUNK)]
+        forking = "fork" in multiprocessing.get_all_start_methods()
+        # Forked workers read the articles the parent already holds: nothing is pickled to them.
+        _shared = articles if forking else None
+        jobs = ranges if forking else [articles[a:b] for a, b in ranges]
+        context = multiprocessing.get_context("fork" if forking else "spawn")
+        try:
+            with context.Pool(
+                workers, initializer=_init_worker, initargs=(builder.analyzer.config, chunking)
+            ) as pool:
+                for (_start, end), analyzed in zip(
+                    ranges, pool.imap(_analyze_chunk, jobs), strict=True
+                ):
+                    builder.add_chunk(analyzed)
+                    if progress:
+                        progress(end, len(articles))
+        finally:
+            _shared = None
         return builder.finish()
     for number, article in enumerate(articles, start=1):
         builder.add(article, analyze_article(article, builder.analyzer, chunking))
@@ -229,6 +235,7 @@ class AnalyzedChunk:
 
 
 _worker: tuple[Analyzer, ChunkingConfig] | None = None
+_shared: Sequence[Article] | None = None
 
 
 def _init_worker(config: AnalyzerConfig, chunking: ChunkingConfig) -> None:
@@ -236,9 +243,14 @@ def _init_worker(config: AnalyzerConfig, chunking: ChunkingConfig) -> None:
     _worker = (Analyzer(config), chunking)
 
 
-def _analyze_chunk(articles: list[Article]) -> AnalyzedChunk:
+def _analyze_chunk(job: tuple[int, int] | Sequence[Article]) -> AnalyzedChunk:
     assert _worker is not None
     analyzer, chunking = _worker
+    if isinstance(job, tuple):
+        assert _shared is not None
+        articles: Sequence[Article] = _shared[job[0] : job[1]]
+    else:
+        articles = job
     vocab: dict[str, int] = {}
     chunk = AnalyzedChunk(
         [], [], [], [], np.zeros(0), b"", np.zeros(0), np.zeros(0), np.zeros(0), []

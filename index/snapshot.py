@@ -147,7 +147,10 @@ def load(path: Path) -> Snapshot:
     try:
         _check_sizes(folder, manifest)
         arrays = {
-            name: np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False)
+            # Plain ndarray views of the maps: np.memmap's Python-level slicing costs more than a search.
+            name: np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False).view(
+                np.ndarray
+            )
             for name in _POSTINGS + _TABLES
         }
         vocab_list = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
