@@ -56,3 +56,15 @@ def test_extending_an_index_equals_building_it_whole() -> None:
     assert bytes(extended.texts) == bytes(whole.texts)
     assert bytes(extended.article_lines) == bytes(whole.article_lines)
     np.testing.assert_array_equal(extended.article_source, whole.article_source)
+
+
+def test_url_host_agrees_with_urlsplit() -> None:
+    from urllib.parse import urlsplit
+
+    for url in [
+        "https://www.CNN.com/2022/x",
+        "http://user:pw@Example.com:8080/a?b#c",
+        "https://[::1]:8000/x",
+        "https://a.b.c",
+    ]:
+        assert build.url_host(url) == (urlsplit(url).hostname or "")
