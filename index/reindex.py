@@ -26,7 +26,7 @@ from index.build import (
 from index.chunking import ChunkingConfig
 from index.errors import NewsbotError
 from index.feeds import FeedEntry, FeedError, parse_feed
-from index.fetch import FEED_TYPES, PAGE_TYPES, FetchConfig, Fetcher
+from index.fetch import FEED_TYPES, PAGE_TYPES, FetchConfig, Fetcher, FetchResult
 from index.models import ArticleMeta, Problem, SourceRef
 from index.pages import extract_article
 from index.sources import load_sources
@@ -205,17 +205,24 @@ async def _collect_remote(
         await asyncio.gather(*jobs)
 
 
+async def _fetch_conditionally(
+    url: str, accept: frozenset[str], store: ArticleStore, fetcher: Fetcher
+) -> FetchResult:
+    """GET with the ETag and Last-Modified of the last success, so unchanged costs one 304."""
+    state = store.fetch_state(url)
+    return await fetcher.fetch(
+        url,
+        accept=accept,
+        etag=state.etag if state else None,
+        last_modified=state.last_modified if state else None,
+    )
+
+
 async def _collect_feed(
     source: SourceRef, store: ArticleStore, fetcher: Fetcher, tally: _Tally, cutoff: datetime | None
 ) -> None:
     url = source.location
-    state = store.fetch_state(url)
-    result = await fetcher.fetch(
-        url,
-        accept=FEED_TYPES,
-        etag=state.etag if state else None,
-        last_modified=state.last_modified if state else None,
-    )
+    result = await _fetch_conditionally(url, FEED_TYPES, store, fetcher)
     if not result.ok:
         store.record_fetch(url, "feed", error=result.error)
         tally.fail(url, result.error or "failed")
@@ -277,13 +284,7 @@ async def _collect_page(
     source: SourceRef, store: ArticleStore, fetcher: Fetcher, tally: _Tally
 ) -> None:
     url = source.location
-    state = store.fetch_state(url)
-    result = await fetcher.fetch(
-        url,
-        accept=PAGE_TYPES,
-        etag=state.etag if state else None,
-        last_modified=state.last_modified if state else None,
-    )
+    result = await _fetch_conditionally(url, PAGE_TYPES, store, fetcher)
     if result.ok and result.not_modified:
         store.record_fetch(url, "url", error=None)
         tally.count(Change.UNCHANGED)

@@ -132,6 +132,21 @@ async def running(
     assert event_errors == [], f"event handlers raised: {event_errors}"
 
 
+def gated_rebuild(settings: Settings) -> tuple[Any, threading.Event, threading.Event]:
+    """The real rebuild behind a gate: `entered` is set when a reindex starts, which then waits
+    for `release`. The index is built first, so only reindexes after start-up meet the gate."""
+    real = rebuild_from(settings)
+    real(None)
+    entered, release = threading.Event(), threading.Event()
+
+    def gated(progress: Any) -> Any:
+        entered.set()
+        release.wait(30)
+        return real(progress)
+
+    return gated, entered, release
+
+
 def run_async(scenario: Callable[[], Awaitable[None]]) -> None:
     asyncio.run(scenario())
 
@@ -284,14 +299,7 @@ def test_one_reindex_at_a_time_and_questions_answered_meanwhile(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = make_settings(tmp_path)
-    entered, release = threading.Event(), threading.Event()
-    real = rebuild_from(settings)
-    real(None)  # the index exists before the bot starts, so only /reindex goes through the gate
-
-    def gated(progress: Any) -> Any:
-        entered.set()
-        release.wait(30)
-        return real(progress)
+    gated, entered, release = gated_rebuild(settings)
 
     async def scenario() -> None:
         async with running(settings, monkeypatch, rebuild=gated) as h:
@@ -431,14 +439,7 @@ def test_scheduled_refresh_shares_the_reindex_lock(
 ) -> None:
     settings = make_settings(tmp_path)
     settings.refresh.every_minutes = 0.002  # about every 0.1 s
-    real = rebuild_from(settings)
-    real(None)
-    entered, release = threading.Event(), threading.Event()
-
-    def gated(progress: Any) -> Any:
-        entered.set()
-        release.wait(30)
-        return real(progress)
+    gated, entered, release = gated_rebuild(settings)
 
     async def scenario() -> None:
         async with running(settings, monkeypatch, rebuild=gated) as h:
