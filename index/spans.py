@@ -115,7 +115,8 @@ def _best_number(sentence: str, asked: set[str], analyzer: Analyzer) -> tuple[in
             score += 0.3  # a qualified figure ("almost 600,000") is the headline number
         if best is None or score > best[0]:
             best = (score, start, end)
-    return (best[1], best[2]) if best else None
+    # A figure that reads as a year or a span of time is no answer to "how many" at all.
+    return (best[1], best[2]) if best and best[0] >= 0 else None
 
 
 def _first_new(
