@@ -78,9 +78,7 @@ class Answerer:
         hits = self.searcher.search(question, self.config.passages, filters)
         weights = self._weights(self.searcher.query_terms(question))
         sentence_support, sentence = self._best_sentence(question, hits, weights)
-        support = (sentence_support + self._coverage(hits[0], weights)) / 2 if hits else 0.0
-        if hits and len(self._matched(hits[0], weights)) < min(len(weights), MIN_MATCHED_TERMS):
-            support = 0.0  # "the capital of Mars" is not answered by a passage about Mars alone
+        support = self._support(sentence_support, hits[0], weights) if hits else 0.0
         return Answer(
             question=question,
             sentence=sentence if support > self.config.min_coverage else None,
@@ -140,14 +138,16 @@ class Answerer:
                     )
         return (best[1], best[2]) if best else (0.0, None)
 
-    def _coverage(self, hit: Hit, weights: dict[str, float]) -> float:
-        """Share of the question's weight found anywhere in the passage or its headline."""
-        total = sum(weights.values()) or 1.0
-        return sum(weights[t] for t in self._matched(hit, weights)) / total
-
-    def _matched(self, hit: Hit, weights: dict[str, float]) -> set[str]:
-        present = set(self.searcher.snapshot.analyzer.terms(f"{hit.article.title}\n{hit.text}"))
-        return present & weights.keys()
+    def _support(self, sentence_support: float, top: Hit, weights: dict[str, float]) -> float:
+        """Mean of the sentence's and the top passage's share of the question's weight, or 0 when
+        the passage holds too few question words: "the capital of Mars" is not answered by a
+        passage about Mars alone."""
+        present = set(self.searcher.snapshot.analyzer.terms(f"{top.article.title}\n{top.text}"))
+        matched = present & weights.keys()
+        if len(matched) < min(len(weights), MIN_MATCHED_TERMS):
+            return 0.0
+        passage_support = sum(weights[t] for t in matched) / (sum(weights.values()) or 1.0)
+        return (sentence_support + passage_support) / 2
 
     @staticmethod
     def _sentences(hit: Hit) -> list[tuple[float, str]]:

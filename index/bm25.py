@@ -53,22 +53,6 @@ def idf(doc_freq: np.ndarray, n_docs: int, params: BM25Params) -> np.ndarray:
     return values
 
 
-def contributions(
-    tf: np.ndarray, doc_len: np.ndarray, avgdl: float, term_idf: np.ndarray, params: BM25Params
-) -> np.ndarray:
-    """Score added by one occurrence-count ``tf`` (> 0) of a term in a passage of ``doc_len``."""
-    tf = tf.astype(np.float64)
-    norm = 1 - params.b + params.b * doc_len.astype(np.float64) / avgdl
-    k1 = params.k1
-    if params.variant == "okapi":
-        return term_idf * (tf * (k1 + 1) / (tf + k1 * norm))
-    delta = params.effective_delta
-    if params.variant == "plus":
-        return term_idf * (delta + (tf * (k1 + 1)) / (k1 * norm + tf))
-    ctd = tf / norm
-    return term_idf * tf * (k1 + 1) * (ctd + delta) / (k1 + ctd + delta)
-
-
 def baseline(term_idf: np.ndarray, params: BM25Params) -> np.ndarray:
     """Score every passage gets for a query term it does not contain (BM25Plus's delta)."""
     if params.variant == "plus":
@@ -218,7 +202,7 @@ def weigh(
 ) -> Postings:
     """Compute the weights of a postings structure from its term counts.
 
-    The same formulas as ``contributions``, minus each term's ``baseline``, arranged so that a
+    rank-bm25's formula of the variant, minus each term's ``baseline``, arranged so that a
     million-passage index is weighed in float32 in a few seconds: per-passage length factors are
     computed once, and BM25Plus's delta term cancels against its baseline.
     """

@@ -180,19 +180,6 @@ def load(path: Path) -> Snapshot:
     return snap
 
 
-def read_articles(path: Path) -> list[ArticleMeta]:
-    """Only the article metadata of the live snapshot, for reports and diffs."""
-    folder = live_folder(path)
-    _read_manifest(folder)
-    try:
-        with open(folder / "articles.jsonl", encoding="utf-8") as fh:
-            return [ArticleMeta.model_validate_json(line) for line in fh if line.strip()]
-    except (OSError, ValueError, ValidationError) as exc:
-        raise IndexCorruptError(
-            f"The index at {path} is damaged ({_brief(exc)}); {_REBUILD}."
-        ) from exc
-
-
 def exists(path: Path) -> bool:
     return (path / "CURRENT").is_file()
 
