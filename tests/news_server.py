@@ -168,3 +168,19 @@ def article_page(
         '<footer><p>Copyright 2024 Example Media. All rights reserved.</p><a href="/privacy">Privacy policy</a> <a href="/cookies">Cookie settings</a></footer>'
         "</body></html>"
     )
+
+
+HARBOUR = "The harbour reopened to ships on Friday after a week of storms."
+
+
+def harbour_feed(
+    server: NewsServer, feed_path: str = "/feed.rss", page_path: str = "/p"
+) -> tuple[str, str]:
+    """One article page and an RSS feed pointing at it: (page URL, feed URL)."""
+    page = server.add(page_path, article_page("Harbour reopens", [HARBOUR]))
+    feed = server.add(
+        feed_path,
+        rss("Coast News", [{"title": "Harbour reopens", "link": page}]),
+        content_type="application/rss+xml",
+    )
+    return page, feed

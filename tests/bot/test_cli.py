@@ -208,22 +208,11 @@ def test_reindex_draws_a_progress_bar_on_a_terminal_only(tmp_path: Path) -> None
 
 
 def test_sources_command_shows_each_feeds_health(tmp_path: Path) -> None:
-    from tests.news_server import NewsServer, article_page, rss
+    from tests.news_server import NewsServer, harbour_feed
 
     write_corpus(tmp_path / "news")
     with NewsServer() as server:
-        page = server.add(
-            "/p",
-            article_page(
-                "Harbour reopens",
-                ["The harbour reopened to ships on Friday after a week of storms."],
-            ),
-        )
-        feed = server.add(
-            "/feed.rss",
-            rss("Coast News", [{"title": "Harbour reopens", "link": page}]),
-            content_type="application/rss+xml",
-        )
+        _, feed = harbour_feed(server)
         broken = server.add("/broken.rss", "nope", status=500, content_type="text/plain")
         config = _config(
             tmp_path,

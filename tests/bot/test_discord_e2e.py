@@ -452,21 +452,10 @@ def test_scheduled_refresh_shares_the_reindex_lock(
 
 
 def test_sources_shows_feed_health(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests.news_server import NewsServer, article_page, rss
+    from tests.news_server import NewsServer, harbour_feed
 
     with NewsServer() as server:
-        page = server.add(
-            "/p",
-            article_page(
-                "Harbour reopens",
-                ["The harbour reopened to ships on Friday after a week of storms."],
-            ),
-        )
-        good = server.add(
-            "/good.rss",
-            rss("Coast News", [{"title": "Harbour reopens", "link": page}]),
-            content_type="application/rss+xml",
-        )
+        _, good = harbour_feed(server, feed_path="/good.rss")
         bad = server.url("/gone.rss")
         settings = make_settings(tmp_path)
         settings.sources += [

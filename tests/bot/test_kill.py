@@ -11,9 +11,10 @@ from index import snapshot
 from index.answer import Answerer
 from index.search import Searcher
 from index.store import ArticleStore
+from tests.bot.test_cli import run
 from tests.corpus import write_corpus
 from tests.helpers import child_env, newsbot_command
-from tests.news_server import NewsServer, article_page, rss
+from tests.news_server import NewsServer, article_page, harbour_feed, rss
 
 
 def test_sigkill_during_reindex_keeps_the_previous_index_and_a_consistent_store(
@@ -21,18 +22,7 @@ def test_sigkill_during_reindex_keeps_the_previous_index_and_a_consistent_store(
 ) -> None:
     write_corpus(tmp_path / "news")
     with NewsServer() as server:
-        first = server.add(
-            "/a/one",
-            article_page(
-                "Harbour reopens",
-                ["The harbour reopened to ships on Friday after a week of storms closed it."],
-            ),
-        )
-        feed = server.add(
-            "/feed.rss",
-            rss("Coast News", [{"title": "Harbour reopens", "link": first}]),
-            content_type="application/rss+xml",
-        )
+        first, feed = harbour_feed(server, page_path="/a/one")
         config = tmp_path / "newsbot.toml"
         config.write_text(
             f'[index]\npath = "idx"\n\n[[sources]]\npath = "news"\n\n[[sources]]\nfeed = "{feed}"\n\n'
@@ -40,14 +30,7 @@ def test_sigkill_during_reindex_keeps_the_previous_index_and_a_consistent_store(
             encoding="utf-8",
         )
         env = child_env()
-        ok = subprocess.run(
-            [newsbot_command(), "reindex", "--config", str(config)],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=120,
-            check=False,
-        )
+        ok = run("reindex", "--config", str(config))
         assert ok.returncode == 0, ok.stderr
         before = (tmp_path / "idx" / "CURRENT").read_text()
 
@@ -117,14 +100,7 @@ def test_sigkill_during_reindex_keeps_the_previous_index_and_a_consistent_store(
                 ],
             ),
         )
-        again = subprocess.run(
-            [newsbot_command(), "reindex", "--config", str(config)],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=120,
-            check=False,
-        )
+        again = run("reindex", "--config", str(config))
         assert again.returncode == 0, again.stderr
         titles = {a.title for a in snapshot.load(tmp_path / "idx").articles}
         assert {"Story 0", "Story 4", "Stalled", "Harbour reopens"} <= titles
