@@ -15,7 +15,7 @@ import numpy as np
 
 from index.analyzer import Analyzer, AnalyzerConfig
 from index.bm25 import BM25Params, Postings, build_postings, weigh
-from index.chunking import ChunkingConfig, chunk_text
+from index.chunking import CHUNKING_VERSION, ChunkingConfig, chunk_text
 from index.errors import EmptyCorpusError
 from index.models import Article, ArticleMeta
 from index.snapshot import Counts, Manifest, Snapshot, now
@@ -26,7 +26,7 @@ AnalyzedPassage = tuple[str, list[str]]  # passage text, its terms (title terms 
 
 def analysis_fingerprint(analyzer: AnalyzerConfig, chunking: ChunkingConfig) -> str:
     """Names everything that shapes stored passages: change any of it and they are redone."""
-    text = analyzer.model_dump_json() + chunking.model_dump_json()
+    text = f"chunking v{CHUNKING_VERSION}" + analyzer.model_dump_json() + chunking.model_dump_json()
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from index.sentences import split_sentences
+from index.sentences import PARAGRAPH_BREAK, split_sentences
+
+# Bump when the rules below change: passages cut by other rules must be cut again.
+# 2: paragraph breaks are kept in passages.
+CHUNKING_VERSION = 2
 
 
 class ChunkingConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
     """Passage size and overlap, in words. Defaults measured on ../shared/eval (docs/quality.md)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     words: int = Field(default=300, ge=20, le=2000, description="target words per passage")
     overlap: int = Field(default=60, ge=0, description="words repeated from the previous passage")
@@ -24,14 +28,32 @@ class ChunkingConfig(BaseModel):
 
 def chunk_text(text: str, config: ChunkingConfig) -> list[str]:
     """Cut text into passages of about ``config.words`` words, never splitting a sentence
-    unless the sentence alone is longer than a passage."""
-    words = text.split()
-    if len(words) <= config.words:
-        # One passage: what joining its whitespace-normalised sentences would give, without
-        # splitting them first (most news paragraphs and short articles take this path).
-        return [" ".join(words)] if words else []
-    sentences = [piece for s in split_sentences(text) for piece in _split_long(s, config.words)]
+    unless the sentence alone is longer than a passage.
+
+    Paragraph breaks survive as blank lines: a scraped heading ("Tony Awards") has no full stop,
+    and only the break keeps it from running into the next sentence when answers are picked.
+    """
+    paragraphs = [" ".join(p.split()) for p in PARAGRAPH_BREAK.split(text)]
+    paragraphs = [p for p in paragraphs if p]
+    if sum(len(p.split()) for p in paragraphs) <= config.words:
+        # One passage: no need to split it into sentences (most short articles take this path).
+        return ["\n\n".join(paragraphs)] if paragraphs else []
+    sentences: list[str] = []
+    opens_paragraph: list[bool] = []
+    for paragraph in paragraphs:
+        pieces = [
+            piece for s in split_sentences(paragraph) for piece in _split_long(s, config.words)
+        ]
+        sentences.extend(pieces)
+        opens_paragraph.extend(i == 0 for i in range(len(pieces)))
     counts = [len(s.split()) for s in sentences]
+
+    def join(start: int, end: int) -> str:
+        return "".join(
+            ("" if i == start else "\n\n" if opens_paragraph[i] else " ") + sentences[i]
+            for i in range(start, end)
+        )
+
     passages: list[str] = []
     start = prev_end = 0
     min_new_words = max(config.words // 4, config.overlap)
@@ -44,11 +66,11 @@ def chunk_text(text: str, config: ChunkingConfig) -> list[str]:
             if passages and sum(counts[prev_end:end]) < min_new_words:
                 # A short tail would be mostly repeated text, and BM25 favours short passages,
                 # so it would outrank the passage it repeats: extend that passage instead.
-                passages[-1] += " " + " ".join(sentences[prev_end:end])
+                passages[-1] += ("\n\n" if opens_paragraph[prev_end] else " ") + join(prev_end, end)
             else:
-                passages.append(" ".join(sentences[start:end]))
+                passages.append(join(start, end))
             break
-        passages.append(" ".join(sentences[start:end]))
+        passages.append(join(start, end))
         prev_end = end
         start = _overlap_start(counts, start, end, config.overlap)
     return passages

@@ -15,13 +15,14 @@ _ABBREVIATIONS = frozenset(
 # A boundary: terminal punctuation, optional closing quotes/brackets, space, then something that
 # can start a sentence (a capital, a digit or an opening quote).
 _BOUNDARY = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
+PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _LAST_WORD = re.compile(r"([\w.]+)[.!?]?[\"'”’)\]]*$")
 
 
 def split_sentences(text: str) -> list[str]:
     """Split text into sentences; paragraph breaks always end a sentence."""
     sentences: list[str] = []
-    for paragraph in re.split(r"\n\s*\n", text):
+    for paragraph in PARAGRAPH_BREAK.split(text):
         paragraph = " ".join(paragraph.split())
         if paragraph:
             sentences.extend(_split_paragraph(paragraph))

@@ -47,3 +47,19 @@ def test_sentence_splitter_knows_abbreviations_and_initials() -> None:
         '"It is done."',
         "She left.",
     ]
+
+
+@pytest.mark.parametrize("words", [20, 300])  # cut into several passages, and kept whole
+def test_paragraph_breaks_survive_so_a_heading_stays_apart(words: int) -> None:
+    # Scraped pages put headings on lines of their own, without a full stop.
+    text = (
+        "The council met on Monday and talked about the harbour bridge for hours.\n\n"
+        "Tony Awards\n\n"
+        "Broadway's best were recognized on Sunday night in a packed hall in Manhattan."
+    )
+    passages = chunk_text(text, ChunkingConfig(words=words, overlap=5))
+    sentences = [s for p in passages for s in split_sentences(p)]
+    assert "Tony Awards" in sentences
+    assert any(s.startswith("Broadway's best") for s in sentences)
+    if words == 300:
+        assert passages == [text]
