@@ -14,13 +14,21 @@ from index.models import Answer, AnswerSentence, Hit
 from index.question import clean_question
 from index.search import SearchConfig, Searcher, SearchFilters
 from index.sentences import split_sentences
-from index.spans import QuestionType, find_span, question_type
+from index.spans import (
+    QuestionType,
+    common_words,
+    find_span,
+    question_focus,
+    question_type,
+)
 
 # How a sentence's score is made (measured on ../shared/eval, see docs/quality.md): its share of
-# the question's weight, plus a bonus when it holds an answer of the asked type, minus a little
-# for coming from a lower-ranked article or from later in the article.
-TYPED_BONUS = 0.35
+# the question's weight, plus a bonus when it holds an answer of the asked type (a little more
+# when that answer is named with the kind of thing asked for: "Yellowstone National Park" for
+# "which park"), minus a little for coming from a lower-ranked article or later in the article.
+TYPED_BONUS = 0.5
 NAME_BONUS = 0.25
+FOCUS_BONUS = 0.15
 RANK_PENALTY = 0.04
 POSITION_PENALTY = 0.02
 HEADLINE_PENALTY = 0.05
@@ -102,9 +110,11 @@ class Answerer:
         """
         analyzer = self.searcher.snapshot.analyzer
         kind = question_type(question)
+        focus = question_focus(question, analyzer)
         asked = set(weights)
         total = sum(weights.values()) or 1.0
         best: tuple[float, float, AnswerSentence] | None = None
+        common = common_words("\n".join(hit.text for hit in hits))
         for rank, hit in self._candidate_passages(hits):
             title_terms = set(analyzer.terms(hit.article.title))
             outlet = set(analyzer.terms(outlet_key(hit.article.source)))
@@ -120,7 +130,9 @@ class Answerer:
                     )
                     / total
                 )
-                span = find_span(sentence, asked, kind, analyzer, exclude=outlet)
+                span = find_span(
+                    sentence, asked, kind, analyzer, exclude=outlet, common=common, focus=focus
+                )
                 score = (
                     overlap
                     - penalty
@@ -129,6 +141,8 @@ class Answerer:
                 )
                 if span is not None:
                     score += NAME_BONUS if kind is QuestionType.THING else TYPED_BONUS
+                    if focus & set(analyzer.terms(sentence[span[0] : span[1]])):
+                        score += FOCUS_BONUS
                 if best is None or score > best[0]:
                     start, end = span if span else (0, len(sentence))
                     best = (

@@ -10,6 +10,8 @@ import re
 from enum import StrEnum
 
 from index.analyzer import Analyzer
+from index.sentences import split_sentences
+from index.stopwords import ENGLISH
 
 
 class QuestionType(StrEnum):
@@ -24,7 +26,7 @@ _ADJ = r"(?:\w+ ){0,2}"  # "which major city", "what hourly amount"
 _TYPE_RULES: tuple[tuple[re.Pattern[str], QuestionType], ...] = (
     (re.compile(rf"\bhow (many|much|far|long|old|big|large|tall|high|fast)\b|\b(what|which) {_ADJ}(percentage|share|number|amount|price|rate|sum|figure|total|wage|salary|cost)\b", re.I), QuestionType.NUMBER),
     (re.compile(rf"\bwhen\b|\bhow soon\b|\b(what|which) {_ADJ}(year|date|day|month|time)\b", re.I), QuestionType.DATE),
-    (re.compile(r"\bwho(m|se)?\b", re.I), QuestionType.PERSON),
+    (re.compile(rf"\bwho(m|se)?\b|\b(which|what) {_ADJ}(person|people|man|woman|singer|actor|actress|philanthropist|billionaire|member|player|athlete|politician|senator|governor|lawmaker|leader|official|executive|ceo|candidate|author|writer|artist|rapper|musician|director|judge|celebrity)\b", re.I), QuestionType.PERSON),
     (re.compile(rf"\bwhere\b|\b(which|what) {_ADJ}(country|city|state|nation|continent|region|island|town|county|province)\b", re.I), QuestionType.PLACE),
 )  # fmt: skip
 _DURATION = frozenset(
@@ -57,15 +59,63 @@ _MONTHS = r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|
 _DATE = re.compile(
     rf"\b(?:(?:on |in |by )?(?:{_MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?|\d{{1,2}}\s+{_MONTHS}(?:\s+\d{{4}})?|{_MONTHS}\s+\d{{4}}|(?:the )?end of \d{{4}}|(?:early |late |mid-?)?(?:19|20)\d{{2}})|(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)|(?:last|next|this) (?:week|month|year))\b"
 )
-_NAME = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+(?:of |de |von |van |the |al-)?[A-Z][\w'’.-]*)*")
+# A name's hyphenated parts are capitalized too ("Coca-Cola", "Covid-19"); "Teamster-represented"
+# is an adjective, not a name.
+_NAME_WORD = r"[A-Z][\w'’.]*+(?:-[A-Z0-9][\w'’.]*+)*+(?![\w-])"
+_NAME = re.compile(rf"\b{_NAME_WORD}(?:\s+(?:of |de |von |van |the |al-)?{_NAME_WORD})*")
+_LOWERCASE_WORD = re.compile(r"(?<![\w'’.-])[a-z][\w'’-]*")
 _SENTENCE_START_WORDS = frozenset(
     "The A An In On At By For But And It He She They This That These Those".split()
 )
 
 
+def common_words(text: str) -> frozenset[str]:
+    """The words ``text`` writes in lower case: evidence that "Analysts" or "Rather" opening a
+    sentence is an ordinary word, not a name."""
+    return frozenset(_bare(m.group()) for m in _LOWERCASE_WORD.finditer(text))
+
+
+def _bare(word: str) -> str:
+    return re.sub(r"(?:['’]s)?[.,'’]*$", "", word)
+
+
+# ", who legally changed his name to Ye," describes someone; it does not ask who.
+_RELATIVE_CLAUSE = re.compile(r",\s*(?:who|whom|whose|where|when|which)\b[^,?]*,")
+
+
+_FOCUS = re.compile(r"\b(?:which|what)\s+((?:[\w'’-]+\s*){1,3})", re.I)
+
+
+def _asking_part(question: str) -> str:
+    """The question's last sentence without relative clauses: in "Members of a group who planned
+    a riot were arrested. Where was the event?" the ask is "where"."""
+    sentences = split_sentences(question) or [question]
+    return _RELATIVE_CLAUSE.sub(",", sentences[-1])
+
+
+def question_focus(question: str, analyzer: Analyzer) -> set[str]:
+    """The terms naming what a which/what question asks for: "park" in "which US national park
+    was flooded", "hurricane" in "due to which hurricane". An answer named with them
+    ("Yellowstone National Park", "Hurricane Fiona") is the kind of thing asked for."""
+    match = _FOCUS.search(_asking_part(question))
+    if not match:
+        return set()
+    words: list[str] = []
+    for word in match.group(1).split():
+        if word.lower() in ENGLISH:
+            break
+        # Names ("WNBA team", "US Senate seat") and past tenses ("automaker recalled") qualify
+        # the thing asked for; they do not name its kind.
+        if word[0].islower() and not word.endswith("ed"):
+            words.append(word)
+    return set(analyzer.terms(" ".join(words)))
+
+
 def question_type(question: str) -> QuestionType:
+    """What kind of answer the question asks for."""
+    asking = _asking_part(question)
     for pattern, kind in _TYPE_RULES:
-        if pattern.search(question):
+        if pattern.search(asking):
             return kind
     return QuestionType.THING
 
@@ -76,17 +126,21 @@ def find_span(
     kind: QuestionType,
     analyzer: Analyzer,
     exclude: frozenset[str] | set[str] = frozenset(),
+    common: frozenset[str] = frozenset(),
+    focus: set[str] | frozenset[str] = frozenset(),
 ) -> tuple[int, int] | None:
     """The span of ``sentence`` answering a question of terms ``asked``, or None if none stands out.
 
     Names made only of ``exclude`` terms (the outlet's own name, as in a dateline) never answer.
+    A lone capitalized word opening the sentence is no name when ``common`` (the
+    :func:`common_words` of the text around it) holds it in lower case.
     """
     if kind is QuestionType.NUMBER:
         return _best_number(sentence, asked, analyzer)
     if kind is QuestionType.DATE:
         return _first_new(_DATE, sentence, asked, analyzer)
     return _best_name(
-        sentence, asked | exclude, analyzer, prefer_multiword=kind is QuestionType.PERSON
+        sentence, asked | exclude, analyzer, kind is QuestionType.PERSON, common, focus
     )
 
 
@@ -129,7 +183,12 @@ def _first_new(
 
 
 def _best_name(
-    sentence: str, asked: set[str], analyzer: Analyzer, prefer_multiword: bool
+    sentence: str,
+    asked: set[str],
+    analyzer: Analyzer,
+    prefer_multiword: bool,
+    common: frozenset[str],
+    focus: set[str] | frozenset[str],
 ) -> tuple[int, int] | None:
     best: tuple[float, int, int] | None = None
     for match in _NAME.finditer(sentence):
@@ -138,12 +197,16 @@ def _best_name(
         if match.start() == 0 and words[0] in _SENTENCE_START_WORDS:
             words = words[1:]
             start = match.start() + len(match.group()) - len(" ".join(words))
-        text = " ".join(words).rstrip(".,'’")
+        if start == 0 and len(words) == 1 and _bare(words[0]).lower() in common:
+            continue
+        text = _bare(" ".join(words))
         terms = analyzer.terms(text)
         if not terms or set(terms) <= asked:
             continue
         new = [t for t in terms if t not in asked]
         score = len(new) + (1.0 if prefer_multiword and len(words) >= 2 else 0.0)
+        if focus & set(terms):
+            score += 2.0
         if best is None or score > best[0]:
             best = (score, start, start + len(text))
     return (best[1], best[2]) if best else None

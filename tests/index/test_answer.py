@@ -86,6 +86,13 @@ def test_passage_count_follows_the_config(tmp_path: Path) -> None:
         ("Who won the league?", QuestionType.PERSON),
         ("Where did the storm hit?", QuestionType.PLACE),
         ("Which club won the league?", QuestionType.THING),
+        ("Which popular singer will tour in May?", QuestionType.PERSON),
+        # The ask is in the last sentence; "who" in a relative clause asks nothing.
+        (
+            "Members of a group who planned a riot were held. Where was the event?",
+            QuestionType.PLACE,
+        ),
+        ("Kanye West, who changed his name to Ye, is buying which platform?", QuestionType.THING),
     ],
 )
 def test_question_types(question: str, kind: QuestionType) -> None:

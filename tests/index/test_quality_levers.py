@@ -14,7 +14,7 @@ from index.errors import QuestionError
 from index.question import parse_since
 from index.search import SearchConfig, Searcher, SearchFilters
 from index.sources import load_sources
-from index.spans import QuestionType, find_span, question_type
+from index.spans import QuestionType, common_words, find_span, question_focus, question_type
 from tests.corpus import write_corpus
 
 STORY = "The city council approved the new harbour bridge plan after a long debate about its cost."
@@ -117,6 +117,16 @@ def test_since_accepts_spans_and_dates_and_refuses_nonsense() -> None:
             "The storm made landfall near Tampa on Sunday.",
             "Tampa",
         ),
+        (  # "Teamster-represented" is an adjective, not a name; the possessive is not the name
+            "Which company is facing a strike?",
+            "Some 72,000 Teamster-represented jobs at UPS's depots are at stake in the strike.",
+            "UPS",
+        ),
+        (  # named with the kind of thing asked for
+            "Which national park was flooded?",
+            "Officials in Montana County said Yellowstone National Park was flooded.",
+            "Yellowstone National Park",
+        ),
     ],
 )
 def test_question_types_mark_the_answer_span(
@@ -127,7 +137,8 @@ def test_question_types_mark_the_answer_span(
     ).analyzer
     kind = question_type(question)
     assert kind is not QuestionType.THING or question.startswith("Which")
-    found = find_span(sentence, set(analyzer.terms(question)), kind, analyzer)
+    focus = question_focus(question, analyzer)
+    found = find_span(sentence, set(analyzer.terms(question)), kind, analyzer, focus=focus)
     assert found is not None
     assert sentence[found[0] : found[1]] == span
 
@@ -155,3 +166,32 @@ def test_half_a_short_question_is_not_an_answer(tmp_path: Path) -> None:
     answerer = Answerer(Searcher(build_snapshot(load_sources([tmp_path / "n"]).articles)))
     assert answerer.answer("What is the capital of Mars?").sentence is None
     assert answerer.answer("What did the rovers on Mars collect?").sentence is not None
+
+
+def test_a_capital_that_only_opens_a_sentence_is_not_a_name(tmp_path: Path) -> None:
+    analyzer = build_snapshot(
+        load_sources([write_corpus(tmp_path / "x", {"a.txt": "T\nSome text here."})]).articles
+    ).analyzer
+    sentence = "Analysts said the North declared victory over the virus."
+    asked = set(analyzer.terms("Which country declared victory over the virus?"))
+    assert find_span(sentence, asked, QuestionType.PLACE, analyzer) == (0, len("Analysts"))
+    common = common_words("Most analysts doubt the claim. " + sentence)
+    span = find_span(sentence, asked, QuestionType.PLACE, analyzer, common=common)
+    assert span is not None
+    assert sentence[span[0] : span[1]] == "North"
+
+
+def test_the_kind_asked_for_picks_the_answer_sentence(tmp_path: Path) -> None:
+    write_corpus(tmp_path / "n", {
+        "flood.md": _article("Floods close roads in the north", "2022-06-14", (
+            "Severe flooding washed out roads and bridges near the park in southern Montana on Monday, "
+            "officials in Carbon County said. "
+            "All entrances of Yellowstone National Park are closed after the flooding damaged roads."
+        )),
+    })  # fmt: skip
+    answerer = Answerer(Searcher(build_snapshot(load_sources([tmp_path / "n"]).articles)))
+    answer = answerer.answer(
+        "Which national park was hit by flooding that washed out roads and bridges?"
+    )
+    assert answer.sentence is not None
+    assert answer.sentence.highlight == "Yellowstone National Park"
