@@ -16,6 +16,7 @@ from index.search import SearchConfig, Searcher, SearchFilters
 from index.sentences import split_sentences
 from index.spans import (
     QuestionType,
+    asking_part,
     common_words,
     find_span,
     question_focus,
@@ -32,6 +33,8 @@ FOCUS_BONUS = 0.15
 RANK_PENALTY = 0.04
 POSITION_PENALTY = 0.02
 HEADLINE_PENALTY = 0.05
+ASK_WEIGHT = 2.0  # for the words of the asking part of the question, see spans.asking_part
+ECHO_NEW_TERMS = 2  # a sentence with fewer words beyond the question's, and no span, is an echo
 # A passage must hold at least this many of the question's words (all of them, if it has fewer).
 MIN_MATCHED_TERMS = 2
 
@@ -112,9 +115,13 @@ class Answerer:
         kind = question_type(question)
         focus = question_focus(question, analyzer)
         asked = set(weights)
-        total = sum(weights.values()) or 1.0
-        best: tuple[float, float, AnswerSentence] | None = None
+        # The asking part (the last sentence, less relative clauses) says what is wanted. The
+        # scene set before it, and asides like ", who changed his name to Ye,", are repeated by
+        # many sentences on the topic that do not answer.
+        ask_terms = set(analyzer.terms(asking_part(question)))
+        emphasis = {t: w * (ASK_WEIGHT if t in ask_terms else 1.0) for t, w in weights.items()}
         common = common_words("\n".join(hit.text for hit in hits))
+        best: tuple[float, float, AnswerSentence] | None = None
         for rank, hit in self._candidate_passages(hits):
             title_terms = set(analyzer.terms(hit.article.title))
             outlet = set(analyzer.terms(outlet_key(hit.article.source)))
@@ -122,19 +129,15 @@ class Answerer:
                 terms = set(analyzer.terms(sentence))
                 if not terms & asked:
                     continue
-                # Words of the title count for half: the sentence is read under its headline.
-                overlap = (
-                    sum(
-                        w if t in terms else w / 2 if t in title_terms else 0
-                        for t, w in weights.items()
-                    )
-                    / total
-                )
                 span = find_span(
                     sentence, asked, kind, analyzer, exclude=outlet, common=common, focus=focus
                 )
+                if span is None and len(terms - asked) < ECHO_NEW_TERMS:
+                    # It restates the question (a quiz page, a lead that echoes the premise)
+                    # and adds nothing that could answer it.
+                    continue
                 score = (
-                    overlap
+                    _share(emphasis, terms, title_terms)
                     - penalty
                     - RANK_PENALTY * rank
                     - POSITION_PENALTY * (index + hit.position)
@@ -147,7 +150,7 @@ class Answerer:
                     start, end = span if span else (0, len(sentence))
                     best = (
                         score,
-                        overlap,
+                        _share(weights, terms, title_terms),
                         AnswerSentence(text=sentence, start=start, end=end, hit=hit),
                     )
         return (best[1], best[2]) if best else (0.0, None)
@@ -181,3 +184,10 @@ class Answerer:
             for h in hits
             if article_rank[h.article.id] < self.config.sentence_from
         ]
+
+
+def _share(weights: dict[str, float], terms: set[str], title_terms: set[str]) -> float:
+    """The share of the question's weight a sentence holds. Words of its article's title count
+    for half: the sentence is read under its headline."""
+    held = sum(w if t in terms else w / 2 if t in title_terms else 0 for t, w in weights.items())
+    return held / (sum(weights.values()) or 1.0)

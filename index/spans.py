@@ -62,7 +62,7 @@ _DATE = re.compile(
 # A name's hyphenated parts are capitalized too ("Coca-Cola", "Covid-19"); "Teamster-represented"
 # is an adjective, not a name.
 _NAME_WORD = r"[A-Z][\w'’.]*+(?:-[A-Z0-9][\w'’.]*+)*+(?![\w-])"
-_NAME = re.compile(rf"\b{_NAME_WORD}(?:\s+(?:of |de |von |van |the |al-)?{_NAME_WORD})*")
+_NAME = re.compile(rf"\b{_NAME_WORD}(?:\s+(?:of |de |von |van |the |al-|& )?{_NAME_WORD})*")
 _LOWERCASE_WORD = re.compile(r"(?<![\w'’.-])[a-z][\w'’-]*")
 _SENTENCE_START_WORDS = frozenset(
     "The A An In On At By For But And It He She They This That These Those".split()
@@ -86,7 +86,7 @@ _RELATIVE_CLAUSE = re.compile(r",\s*(?:who|whom|whose|where|when|which)\b[^,?]*,
 _FOCUS = re.compile(r"\b(?:which|what)\s+((?:[\w'’-]+\s*){1,3})", re.I)
 
 
-def _asking_part(question: str) -> str:
+def asking_part(question: str) -> str:
     """The question's last sentence without relative clauses: in "Members of a group who planned
     a riot were arrested. Where was the event?" the ask is "where"."""
     sentences = split_sentences(question) or [question]
@@ -97,7 +97,7 @@ def question_focus(question: str, analyzer: Analyzer) -> set[str]:
     """The terms naming what a which/what question asks for: "park" in "which US national park
     was flooded", "hurricane" in "due to which hurricane". An answer named with them
     ("Yellowstone National Park", "Hurricane Fiona") is the kind of thing asked for."""
-    match = _FOCUS.search(_asking_part(question))
+    match = _FOCUS.search(asking_part(question))
     if not match:
         return set()
     words: list[str] = []
@@ -113,7 +113,7 @@ def question_focus(question: str, analyzer: Analyzer) -> set[str]:
 
 def question_type(question: str) -> QuestionType:
     """What kind of answer the question asks for."""
-    asking = _asking_part(question)
+    asking = asking_part(question)
     for pattern, kind in _TYPE_RULES:
         if pattern.search(asking):
             return kind

@@ -195,3 +195,34 @@ def test_the_kind_asked_for_picks_the_answer_sentence(tmp_path: Path) -> None:
     )
     assert answer.sentence is not None
     assert answer.sentence.highlight == "Yellowstone National Park"
+
+
+def test_an_echo_of_the_question_is_not_its_answer(tmp_path: Path) -> None:
+    write_corpus(tmp_path / "n", {
+        "quiz.md": _article("Quiz of the week", "2022-07-01", (
+            "Which retailer is accused of turning off the air conditioning in its stores?\n\n"
+            "Shoppers say Bed Bath & Beyond switched off the cooling in its stores."
+        )),
+    })  # fmt: skip
+    answerer = Answerer(Searcher(build_snapshot(load_sources([tmp_path / "n"]).articles)))
+    answer = answerer.answer(
+        "Which retailer is accused of turning off the air conditioning in its stores?"
+    )
+    assert answer.sentence is not None
+    assert answer.sentence.text.startswith("Shoppers say Bed Bath")
+    assert answer.sentence.highlight == "Bed Bath & Beyond"
+
+
+def test_the_asking_part_outweighs_asides(tmp_path: Path) -> None:
+    write_corpus(tmp_path / "n", {
+        "ye.md": _article("Ye buys a platform", "2022-10-17", (
+            "Kanye West, who changed his name to Ye, had his account locked by Twitter. "
+            "West is buying Parler, a social media platform favoured by conservatives."
+        )),
+    })  # fmt: skip
+    answerer = Answerer(Searcher(build_snapshot(load_sources([tmp_path / "n"]).articles)))
+    answer = answerer.answer(
+        "Kanye West, who changed his name to Ye, is buying which social media platform?"
+    )
+    assert answer.sentence is not None
+    assert answer.sentence.highlight == "Parler"
