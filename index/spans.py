@@ -64,6 +64,7 @@ _DATE = re.compile(
 _NAME_WORD = r"[A-Z][\w'’.]*+(?:-[A-Z0-9][\w'’.]*+)*+(?![\w-])"
 _NAME = re.compile(rf"\b{_NAME_WORD}(?:\s+(?:of |de |von |van |the |al-|& )?{_NAME_WORD})*")
 _LOWERCASE_WORD = re.compile(r"(?<![\w'’.-])[a-z][\w'’-]*")
+_LOCATIVE = re.compile(r"\b(?:in|at|near|from|to|across|outside|inside|off)\s+(?:the\s+)?$", re.I)
 _SENTENCE_START_WORDS = frozenset(
     "The A An In On At By For But And It He She They This That These Those".split()
 )
@@ -139,9 +140,7 @@ def find_span(
         return _best_number(sentence, asked, analyzer)
     if kind is QuestionType.DATE:
         return _first_new(_DATE, sentence, asked, analyzer)
-    return _best_name(
-        sentence, asked | exclude, analyzer, kind is QuestionType.PERSON, common, focus
-    )
+    return _best_name(sentence, asked | exclude, analyzer, kind, common, focus)
 
 
 def _best_number(sentence: str, asked: set[str], analyzer: Analyzer) -> tuple[int, int] | None:
@@ -186,7 +185,7 @@ def _best_name(
     sentence: str,
     asked: set[str],
     analyzer: Analyzer,
-    prefer_multiword: bool,
+    kind: QuestionType,
     common: frozenset[str],
     focus: set[str] | frozenset[str],
 ) -> tuple[int, int] | None:
@@ -204,7 +203,11 @@ def _best_name(
         if not terms or set(terms) <= asked:
             continue
         new = [t for t in terms if t not in asked]
-        score = len(new) + (1.0 if prefer_multiword and len(words) >= 2 else 0.0)
+        score = float(len(new))
+        if kind is QuestionType.PERSON and len(words) >= 2:
+            score += 1.0  # "Maria Lopez" over "Lopez" or "Council"
+        if kind is QuestionType.PLACE and _LOCATIVE.search(sentence, 0, start):
+            score += 2.0  # "in Memphis" over "Nvidia GPUs"
         if focus & set(terms):
             score += 2.0
         if best is None or score > best[0]:

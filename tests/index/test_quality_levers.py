@@ -117,6 +117,11 @@ def test_since_accepts_spans_and_dates_and_refuses_nonsense() -> None:
             "The storm made landfall near Tampa on Sunday.",
             "Tampa",
         ),
+        (
+            "Where is the new training cluster?",
+            "The company put 100,000 Nvidia GPUs online in Memphis this week.",
+            "Memphis",
+        ),
         (  # "Teamster-represented" is an adjective, not a name; the possessive is not the name
             "Which company is facing a strike?",
             "Some 72,000 Teamster-represented jobs at UPS's depots are at stake in the strike.",
