@@ -63,7 +63,9 @@ _DATE = re.compile(
 # is an adjective, not a name.
 _NAME_WORD = r"[A-Z][\w'’.]*+(?:-[A-Z0-9][\w'’.]*+)*+(?![\w-])"
 _NAME = re.compile(rf"\b{_NAME_WORD}(?:\s+(?:of |de |von |van |the |al-|& )?{_NAME_WORD})*")
-_LOWERCASE_WORD = re.compile(r"(?<![\w'’.-])[a-z][\w'’-]*")
+# Whole lower-case words only: not the "i" of "iPhone" or the "s" of "Twitter's".
+_LOWERCASE_WORD = re.compile(r"(?<![\w'’.-])[a-z]+\b(?!['’.-]\w)")
+_LEADING_LETTERS = re.compile(r"[A-Za-z]+")
 _LOCATIVE = re.compile(r"\b(?:in|at|near|from|to|across|outside|inside|off)\s+(?:the\s+)?$", re.I)
 _SENTENCE_START_WORDS = frozenset(
     "The A An In On At By For But And It He She They This That These Those".split()
@@ -73,7 +75,12 @@ _SENTENCE_START_WORDS = frozenset(
 def common_words(text: str) -> frozenset[str]:
     """The words ``text`` writes in lower case: evidence that "Analysts" or "Rather" opening a
     sentence is an ordinary word, not a name."""
-    return frozenset(_bare(m.group()) for m in _LOWERCASE_WORD.finditer(text))
+    return frozenset(_LOWERCASE_WORD.findall(text))
+
+
+def _first_word_lower(word: str) -> str:
+    letters = _LEADING_LETTERS.match(word)
+    return letters.group().lower() if letters else ""
 
 
 def _bare(word: str) -> str:
@@ -196,7 +203,7 @@ def _best_name(
         if match.start() == 0 and words[0] in _SENTENCE_START_WORDS:
             words = words[1:]
             start = match.start() + len(match.group()) - len(" ".join(words))
-        if start == 0 and len(words) == 1 and _bare(words[0]).lower() in common:
+        if start == 0 and len(words) == 1 and _first_word_lower(words[0]) in common:
             continue
         text = _bare(" ".join(words))
         terms = analyzer.terms(text)
