@@ -67,9 +67,13 @@ _NAME = re.compile(rf"\b{_NAME_WORD}(?:\s+(?:of |de |von |van |the |al-|& )?{_NA
 _LOWERCASE_WORD = re.compile(r"(?<![\w'’.-])[a-z]+\b(?!['’.-]\w)")
 _LEADING_LETTERS = re.compile(r"[A-Za-z]+")
 _LOCATIVE = re.compile(r"\b(?:in|at|near|from|to|across|outside|inside|off)\s+(?:the\s+)?$", re.I)
+_NAME_TAIL = re.compile(r"(?:['’]s)?[.,'’]*$")
 _SENTENCE_START_WORDS = frozenset(
     "The A An In On At By For But And It He She They This That These Those".split()
 )
+# ", who legally changed his name to Ye," describes someone; it does not ask who.
+_RELATIVE_CLAUSE = re.compile(r",\s*(?:who|whom|whose|where|when|which)\b[^,?]*,")
+_FOCUS = re.compile(r"\b(?:which|what)\s+((?:[\w'’-]+\s*){1,3})", re.I)
 
 
 def common_words(text: str) -> frozenset[str]:
@@ -84,14 +88,8 @@ def _first_word_lower(word: str) -> str:
 
 
 def _bare(word: str) -> str:
-    return re.sub(r"(?:['’]s)?[.,'’]*$", "", word)
-
-
-# ", who legally changed his name to Ye," describes someone; it does not ask who.
-_RELATIVE_CLAUSE = re.compile(r",\s*(?:who|whom|whose|where|when|which)\b[^,?]*,")
-
-
-_FOCUS = re.compile(r"\b(?:which|what)\s+((?:[\w'’-]+\s*){1,3})", re.I)
+    """The name without a possessive or trailing punctuation: "Twitter's." -> "Twitter"."""
+    return _NAME_TAIL.sub("", word)
 
 
 def asking_part(question: str) -> str:
@@ -216,7 +214,7 @@ def _best_name(
         if kind is QuestionType.PLACE and _LOCATIVE.search(sentence, 0, start):
             score += 2.0  # "in Memphis" over "Nvidia GPUs"
         if focus & set(terms):
-            score += 2.0
+            score += 2.0  # "Yellowstone National Park" for "which park"
         if best is None or score > best[0]:
             best = (score, start, start + len(text))
     return (best[1], best[2]) if best else None
