@@ -43,6 +43,21 @@ def test_ask_answers_from_the_bundled_news_without_any_setup(tmp_path: Path) -> 
     assert "No index yet" in result.stderr  # it built the default index first
 
 
+def test_ask_rebuilds_an_index_written_by_another_version(tmp_path: Path) -> None:
+    assert run("ask", QUESTION).returncode == 0
+    manifests = list((tmp_path / "home").rglob("manifest.json"))
+    assert len(manifests) == 1
+    manifest = json.loads(manifests[0].read_text())
+    manifest["version"] = 1
+    manifests[0].write_text(json.dumps(manifest))
+
+    result = run("ask", QUESTION)
+    assert result.returncode == 0, result.stderr
+    assert "rebuilding it from the configured sources" in result.stderr
+    assert "**almost 600,000 GPUs**" in result.stdout
+    assert run("ask", QUESTION).stderr == ""  # rebuilt once, in the current format
+
+
 def test_ask_json_has_the_documented_shape(tmp_path: Path) -> None:
     result = run("ask", QUESTION, "--json")
     assert result.returncode == 0, result.stderr
