@@ -11,6 +11,7 @@ from index.answer import Answerer
 from index.build import build_snapshot
 from index.dates import parse_date
 from index.errors import QuestionError
+from index.models import AnswerSentence
 from index.question import parse_since
 from index.search import SearchConfig, Searcher, SearchFilters
 from index.sources import load_sources
@@ -186,48 +187,36 @@ def test_a_capital_that_only_opens_a_sentence_is_not_a_name(tmp_path: Path) -> N
     assert sentence[span[0] : span[1]] == "North"
 
 
-def test_the_kind_asked_for_picks_the_answer_sentence(tmp_path: Path) -> None:
-    write_corpus(tmp_path / "n", {
-        "flood.md": _article("Floods close roads in the north", "2022-06-14", (
-            "Severe flooding washed out roads and bridges near the park in southern Montana on Monday, "
-            "officials in Carbon County said. "
-            "All entrances of Yellowstone National Park are closed after the flooding damaged roads."
-        )),
-    })  # fmt: skip
+def _answer_from(tmp_path: Path, title: str, date: str, text: str, question: str) -> AnswerSentence:
+    """The answer sentence to ``question`` over an index of one article."""
+    write_corpus(tmp_path / "n", {"a.md": _article(title, date, text)})
     answerer = Answerer(Searcher(build_snapshot(load_sources([tmp_path / "n"]).articles)))
-    answer = answerer.answer(
-        "Which national park was hit by flooding that washed out roads and bridges?"
-    )
-    assert answer.sentence is not None
-    assert answer.sentence.highlight == "Yellowstone National Park"
+    sentence = answerer.answer(question).sentence
+    assert sentence is not None
+    return sentence
+
+
+def test_the_kind_asked_for_picks_the_answer_sentence(tmp_path: Path) -> None:
+    answer = _answer_from(tmp_path, "Floods close roads in the north", "2022-06-14", (
+        "Severe flooding washed out roads and bridges near the park in southern Montana on Monday, "
+        "officials in Carbon County said. "
+        "All entrances of Yellowstone National Park are closed after the flooding damaged roads."
+    ), "Which national park was hit by flooding that washed out roads and bridges?")  # fmt: skip
+    assert answer.highlight == "Yellowstone National Park"
 
 
 def test_an_echo_of_the_question_is_not_its_answer(tmp_path: Path) -> None:
-    write_corpus(tmp_path / "n", {
-        "quiz.md": _article("Quiz of the week", "2022-07-01", (
-            "Which retailer is accused of turning off the air conditioning in its stores?\n\n"
-            "Shoppers say Bed Bath & Beyond switched off the cooling in its stores."
-        )),
-    })  # fmt: skip
-    answerer = Answerer(Searcher(build_snapshot(load_sources([tmp_path / "n"]).articles)))
-    answer = answerer.answer(
-        "Which retailer is accused of turning off the air conditioning in its stores?"
-    )
-    assert answer.sentence is not None
-    assert answer.sentence.text.startswith("Shoppers say Bed Bath")
-    assert answer.sentence.highlight == "Bed Bath & Beyond"
+    answer = _answer_from(tmp_path, "Quiz of the week", "2022-07-01", (
+        "Which retailer is accused of turning off the air conditioning in its stores?\n\n"
+        "Shoppers say Bed Bath & Beyond switched off the cooling in its stores."
+    ), "Which retailer is accused of turning off the air conditioning in its stores?")  # fmt: skip
+    assert answer.text.startswith("Shoppers say Bed Bath")
+    assert answer.highlight == "Bed Bath & Beyond"
 
 
 def test_the_asking_part_outweighs_asides(tmp_path: Path) -> None:
-    write_corpus(tmp_path / "n", {
-        "ye.md": _article("Ye buys a platform", "2022-10-17", (
-            "Kanye West, who changed his name to Ye, had his account locked by Twitter. "
-            "West is buying Parler, a social media platform favoured by conservatives."
-        )),
-    })  # fmt: skip
-    answerer = Answerer(Searcher(build_snapshot(load_sources([tmp_path / "n"]).articles)))
-    answer = answerer.answer(
-        "Kanye West, who changed his name to Ye, is buying which social media platform?"
-    )
-    assert answer.sentence is not None
-    assert answer.sentence.highlight == "Parler"
+    answer = _answer_from(tmp_path, "Ye buys a platform", "2022-10-17", (
+        "Kanye West, who changed his name to Ye, had his account locked by Twitter. "
+        "West is buying Parler, a social media platform favoured by conservatives."
+    ), "Kanye West, who changed his name to Ye, is buying which social media platform?")  # fmt: skip
+    assert answer.highlight == "Parler"
