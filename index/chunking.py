@@ -35,7 +35,7 @@ def chunk_text(text: str, config: ChunkingConfig) -> list[str]:
     """
     paragraphs = [" ".join(p.split()) for p in PARAGRAPH_BREAK.split(text)]
     paragraphs = [p for p in paragraphs if p]
-    if sum(len(p.split()) for p in paragraphs) <= config.words:
+    if sum(p.count(" ") + 1 for p in paragraphs) <= config.words:  # words, spaces normalised
         # One passage: no need to split it into sentences (most short articles take this path).
         return ["\n\n".join(paragraphs)] if paragraphs else []
     sentences: list[str] = []
