@@ -34,7 +34,9 @@ RANK_PENALTY = 0.04
 POSITION_PENALTY = 0.02
 HEADLINE_PENALTY = 0.05
 ASK_WEIGHT = 2.0  # for the words of the asking part of the question, see spans.asking_part
-ECHO_NEW_TERMS = 2  # a sentence with fewer words beyond the question's, and no span, is an echo
+# A sentence with no span and fewer words beyond the question's than this is an echo of it.
+ECHO_NEW_TERMS = 2
+ECHO_PENALTY = 1.0  # an echo is shown only when no other sentence holds a question word
 # A passage must hold at least this many of the question's words (all of them, if it has fewer).
 MIN_MATCHED_TERMS = 2
 
@@ -132,16 +134,16 @@ class Answerer:
                 span = find_span(
                     sentence, asked, kind, analyzer, exclude=outlet, common=common, focus=focus
                 )
-                if span is None and len(terms - asked) < ECHO_NEW_TERMS:
-                    # It restates the question (a quiz page, a lead that echoes the premise)
-                    # and adds nothing that could answer it.
-                    continue
                 score = (
                     _share(emphasis, terms, title_terms)
                     - penalty
                     - RANK_PENALTY * rank
                     - POSITION_PENALTY * (index + hit.position)
                 )
+                if span is None and len(terms - asked) < ECHO_NEW_TERMS:
+                    # It restates the question (a quiz page, a lead that echoes the premise)
+                    # and adds nothing that could answer it: the last resort, not the answer.
+                    score -= ECHO_PENALTY
                 if span is not None:
                     score += NAME_BONUS if kind is QuestionType.THING else TYPED_BONUS
                     if focus & set(analyzer.terms(sentence[span[0] : span[1]])):
