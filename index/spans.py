@@ -73,7 +73,11 @@ _SENTENCE_START_WORDS = frozenset(
 )
 # ", who legally changed his name to Ye," describes someone; it does not ask who.
 _RELATIVE_CLAUSE = re.compile(r",\s*(?:who|whom|whose|where|when|which)\b[^,?]*,")
-_FOCUS = re.compile(r"\b(?:which|what)\s+((?:[\w'’-]+\s*){1,3})", re.I)
+# "which kind of animal" asks for an animal.
+_FOCUS = re.compile(
+    r"\b(?:which|what)\s+(?:(?:kind|type|sort|breed|species)\s+of\s+)?((?:[\w'’-]+\s*){1,3})",
+    re.I,
+)
 
 
 def common_words(text: str) -> frozenset[str]:

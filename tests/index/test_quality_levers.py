@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from index.analyzer import Analyzer, AnalyzerConfig
 from index.answer import Answerer
 from index.build import build_snapshot
 from index.dates import parse_date
@@ -220,3 +221,17 @@ def test_the_asking_part_outweighs_asides(tmp_path: Path) -> None:
         "West is buying Parler, a social media platform favoured by conservatives."
     ), "Kanye West, who changed his name to Ye, is buying which social media platform?")  # fmt: skip
     assert answer.highlight == "Parler"
+
+
+@pytest.mark.parametrize(
+    ("question", "focus"),
+    [
+        ("Which US national park was flooded this week?", {"nation", "park"}),
+        ("Which kind of animal watched the procession?", {"anim"}),
+        ("Storms hit the coast. Due to which hurricane?", {"hurrican"}),
+        ("Which automaker recalled 2.9 million vehicles?", {"automak"}),
+        ("How many GPUs will Meta have?", set()),
+    ],
+)
+def test_the_focus_names_the_kind_of_thing_asked_for(question: str, focus: set[str]) -> None:
+    assert question_focus(question, Analyzer(AnalyzerConfig())) == focus
