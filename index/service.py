@@ -3,6 +3,7 @@ most one reindex builds the next, then swaps it in."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from pydantic import BaseModel
 
 from index import snapshot as snapshots
 from index.answer import AnswerConfig, Answerer
-from index.errors import IndexMissingError, NewsbotError
+from index.errors import IndexMissingError, IndexVersionError, NewsbotError
 from index.health import SourceHealth
 from index.models import Answer
 from index.reindex import RefreshProgress, ReindexReport
@@ -22,6 +23,7 @@ from index.search import SearchConfig, SearchFilters
 from index.snapshot import Snapshot
 
 Rebuild = Callable[[RefreshProgress | None], ReindexReport]
+log = logging.getLogger(__name__)
 
 
 class ReindexRunningError(NewsbotError):
@@ -58,11 +60,20 @@ class NewsService:
         self._reindex_started: float | None = None
 
     def load(self) -> None:
-        """Load the index from disk, or build it first when there is none yet."""
+        """Load the index from disk, or build it first when there is none yet or another newsbot
+        version wrote it (its sources are still configured, so nothing is lost)."""
         if not snapshots.exists(self.index_path):
             self.reindex()
             return
-        self._answerer = Answerer.load(self.index_path, self._search_config, self._answer_config)
+        try:
+            self._answerer = Answerer.load(
+                self.index_path, self._search_config, self._answer_config
+            )
+        except IndexVersionError:
+            log.warning(
+                "The index is in another format: rebuilding it from the configured sources."
+            )
+            self.reindex()
 
     @property
     def reindexing(self) -> bool:
