@@ -14,7 +14,7 @@ from bot.settings import Settings, load_settings, reindex_with
 from index import snapshot as snapshots
 from index.answer import Answerer
 from index.dates import parse_date
-from index.errors import IndexVersionError, NewsbotError, QuestionError
+from index.errors import NewsbotError, QuestionError
 from index.evaluate import (
     answer_each,
     evaluate_folder,
@@ -167,21 +167,12 @@ def cmd_ask(args: argparse.Namespace) -> int:
     settings = load_settings(args.config, args.index)
     if args.question is not None:
         clean_question(args.question, settings.answer.max_question_chars)  # fail before any build
-    if args.index is None and not snapshots.exists(settings.index.path):
-        print("No index yet: building one from the configured sources first.", file=sys.stderr)
+    # An index the user named with --index is theirs to build; the configured one has its sources.
+    reason = snapshots.build_needed(settings.index.path) if args.index is None else None
+    if reason:
+        print(reason, file=sys.stderr)
         _reindex(settings)
-    try:
-        answerer = Answerer.load(settings.index.path, settings.search, settings.answer)
-    except IndexVersionError:
-        if args.index is not None:
-            raise  # an index the user named is theirs to rebuild
-        # The configured index was written by another newsbot: the sources are still there.
-        print(
-            "The index is in another format: rebuilding it from the configured sources first.",
-            file=sys.stderr,
-        )
-        _reindex(settings)
-        answerer = Answerer.load(settings.index.path, settings.search, settings.answer)
+    answerer = Answerer.load(settings.index.path, settings.search, settings.answer)
     if args.questions is not None:
         for question, outcome in answer_each(
             answerer, read_questions(args.questions), _filters(args)

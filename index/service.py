@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from index import snapshot as snapshots
 from index.answer import AnswerConfig, Answerer
-from index.errors import IndexMissingError, IndexVersionError, NewsbotError
+from index.errors import IndexMissingError, NewsbotError
 from index.health import SourceHealth
 from index.models import Answer
 from index.reindex import RefreshProgress, ReindexReport
@@ -62,18 +62,12 @@ class NewsService:
     def load(self) -> None:
         """Load the index from disk, or build it first when there is none yet or another newsbot
         version wrote it (its sources are still configured, so nothing is lost)."""
-        if not snapshots.exists(self.index_path):
+        reason = snapshots.build_needed(self.index_path)
+        if reason:
+            log.warning(reason)
             self.reindex()
             return
-        try:
-            self._answerer = Answerer.load(
-                self.index_path, self._search_config, self._answer_config
-            )
-        except IndexVersionError:
-            log.warning(
-                "The index is in another format: rebuilding it from the configured sources."
-            )
-            self.reindex()
+        self._answerer = Answerer.load(self.index_path, self._search_config, self._answer_config)
 
     @property
     def reindexing(self) -> bool:

@@ -37,7 +37,7 @@ from pydantic import BaseModel, ValidationError
 from index.analyzer import Analyzer, AnalyzerConfig
 from index.bm25 import BM25Params, Postings
 from index.chunking import ChunkingConfig
-from index.errors import IndexCorruptError, IndexMissingError, IndexVersionError
+from index.errors import IndexCorruptError, IndexMissingError, IndexVersionError, NewsbotError
 from index.models import ArticleMeta, Passage
 
 FORMAT_VERSION = 2
@@ -182,6 +182,21 @@ def load(path: Path) -> Snapshot:
 
 def exists(path: Path) -> bool:
     return (path / "CURRENT").is_file()
+
+
+def build_needed(path: Path) -> str | None:
+    """Why the index at ``path`` must be built from its sources before it can answer (none yet,
+    or written by another newsbot version), or None when it can be loaded. Only the manifest is
+    read; a damaged index is left for :func:`load` to report."""
+    if not exists(path):
+        return "No index yet: building one from the configured sources first."
+    try:
+        _read_manifest(live_folder(path))
+    except IndexVersionError:
+        return "The index is in another format: rebuilding it from the configured sources first."
+    except NewsbotError:
+        return None
+    return None
 
 
 def live_folder(path: Path) -> Path:
