@@ -17,9 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from index.fetch import FetchConfig
+from index.ingest.fetch import FetchConfig
+from index.ingest.reindex import reindex
 from index.models import SourceRef
-from index.reindex import reindex
 from tests.news_server import NewsServer, article_page, rss
 
 WORDS = "harbour council budget storm ferry election court market energy school river bridge train museum".split()

@@ -32,11 +32,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rank_bm25 import BM25Plus
 
-from index import snapshot as snapshots
-from index.answer import Answerer
-from index.build import analyze_articles, build_snapshot, extend_snapshot
+from index.answer.answerer import Answerer
 from index.models import Article
-from index.search import SearchConfig, Searcher
+from index.search import snapshot as snapshots
+from index.search.build import analyze_articles, build_snapshot, extend_snapshot
+from index.search.searcher import SearchConfig, Searcher
 
 VOCAB = 200_000
 SEED = 20240119

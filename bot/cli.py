@@ -11,8 +11,8 @@ from pathlib import Path
 from bot.progress import ProgressBar, RefreshBar
 from bot.render_text import render_answer, render_health, render_report
 from bot.settings import Settings, load_settings, reindex_with
-from index import snapshot as snapshots
-from index.answer import Answerer
+from index.answer.answerer import Answerer
+from index.answer.question import clean_question, parse_since
 from index.dates import parse_date
 from index.errors import NewsbotError, QuestionError
 from index.evaluate import (
@@ -22,11 +22,11 @@ from index.evaluate import (
     result_record,
     write_jsonl,
 )
-from index.health import source_health
+from index.ingest.health import source_health
+from index.ingest.reindex import ReindexReport
 from index.models import Answer
-from index.question import clean_question, parse_since
-from index.reindex import ReindexReport
-from index.search import SearchFilters
+from index.search import snapshot as snapshots
+from index.search.searcher import SearchFilters
 
 Handler = Callable[[argparse.Namespace], int]
 

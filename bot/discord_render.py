@@ -11,9 +11,9 @@ from datetime import datetime
 from discord.utils import escape_markdown, escape_mentions
 
 from index.dates import format_date
-from index.health import SourceHealth
+from index.ingest.health import SourceHealth
+from index.ingest.reindex import ProgressEvent, ReindexReport
 from index.models import Answer, Hit
-from index.reindex import ProgressEvent, ReindexReport
 from index.service import IndexStatus
 
 CONTENT_LIMIT = 2000

@@ -16,8 +16,8 @@ import discord
 
 from bot.discord_client import NewsBot, SyncMode
 from bot.settings import ConfigError, Settings, reindex_with
-from index.health import source_health
-from index.reindex import RefreshProgress, ReindexReport
+from index.ingest.health import source_health
+from index.ingest.reindex import RefreshProgress, ReindexReport
 from index.service import NewsService, Rebuild
 
 log = logging.getLogger("newsbot")

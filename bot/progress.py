@@ -6,7 +6,7 @@ import sys
 import time
 from typing import TextIO
 
-from index.reindex import ProgressEvent
+from index.ingest.reindex import ProgressEvent
 
 _LABELS = {"collecting": "Fetching ", "analyzing": "Analyzing", "indexing": "Indexing "}
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from index.dates import format_date
-from index.health import SourceHealth
+from index.ingest.health import SourceHealth
+from index.ingest.reindex import ReindexReport
 from index.models import Answer, Hit
-from index.reindex import ReindexReport
 
 BOLD, RESET = "\033[1m", "\033[0m"
 

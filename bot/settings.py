@@ -11,14 +11,14 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from index.answer import AnswerConfig
-from index.bm25 import BM25Params
-from index.chunking import ChunkingConfig
+from index.answer.answerer import AnswerConfig
 from index.errors import NewsbotError
-from index.fetch import FetchConfig
+from index.ingest.chunking import ChunkingConfig
+from index.ingest.fetch import FetchConfig
+from index.ingest.reindex import RefreshProgress, ReindexReport, reindex
 from index.models import SourceRef
-from index.reindex import RefreshProgress, ReindexReport, reindex
-from index.search import SearchConfig
+from index.search.bm25 import BM25Params
+from index.search.searcher import SearchConfig
 
 CONFIG_ENV = "NEWSBOT_CONFIG"
 LOCAL_CONFIG = Path("newsbot.toml")

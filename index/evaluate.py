@@ -11,16 +11,16 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
-from index import snapshot as snapshots
-from index.answer import AnswerConfig, Answerer
-from index.bm25 import BM25Params
-from index.build import Progress, build_snapshot
-from index.chunking import ChunkingConfig
+from index.answer.answerer import AnswerConfig, Answerer
 from index.dates import parse_date
 from index.errors import NewsbotError
+from index.ingest.chunking import ChunkingConfig
+from index.ingest.sources import load_sources
 from index.models import Answer
-from index.search import SearchConfig, SearchFilters
-from index.sources import load_sources
+from index.search import snapshot as snapshots
+from index.search.bm25 import BM25Params
+from index.search.build import Progress, build_snapshot
+from index.search.searcher import SearchConfig, SearchFilters
 
 METRICS = ("gold@1", "gold@3", "gold@5", "gold@10", "mrr@10", "answer@1", "answer@passages3")
 

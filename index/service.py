@@ -13,14 +13,14 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel
 
-from index import snapshot as snapshots
-from index.answer import AnswerConfig, Answerer
+from index.answer.answerer import AnswerConfig, Answerer
 from index.errors import IndexMissingError, NewsbotError
-from index.health import SourceHealth
+from index.ingest.health import SourceHealth
+from index.ingest.reindex import RefreshProgress, ReindexReport
 from index.models import Answer
-from index.reindex import RefreshProgress, ReindexReport
-from index.search import SearchConfig, SearchFilters
-from index.snapshot import Snapshot
+from index.search import snapshot as snapshots
+from index.search.searcher import SearchConfig, SearchFilters
+from index.search.snapshot import Snapshot
 
 Rebuild = Callable[[RefreshProgress | None], ReindexReport]
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from discord.ext import commands
 
 from bot.discord_client import NewsBot, admin_only
 from bot.discord_render import message_text, progress_text, report_embed
-from index.reindex import ProgressEvent
+from index.ingest.reindex import ProgressEvent
 from index.service import ReindexRunningError
 
 PROGRESS_EVERY_SECONDS = 1.0

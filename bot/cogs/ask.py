@@ -13,9 +13,9 @@ from bot.cooldown import UserCooldown
 from bot.discord_client import NewsBot
 from bot.discord_errors import words_for
 from bot.discord_render import answer_embed, message_text
+from index.answer.question import MAX_QUESTION_CHARS, clean_question, parse_since
 from index.errors import NewsbotError
-from index.question import MAX_QUESTION_CHARS, clean_question, parse_since
-from index.search import SearchFilters
+from index.search.searcher import SearchFilters
 
 
 class AskCog(commands.Cog):

@@ -7,10 +7,10 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
-from index import snapshot
-from index.answer import Answerer
-from index.search import Searcher
-from index.store import ArticleStore
+from index.answer.answerer import Answerer
+from index.ingest.store import ArticleStore
+from index.search import snapshot
+from index.search.searcher import Searcher
 from tests.bot.test_cli import run
 from tests.corpus import write_corpus
 from tests.helpers import child_env, newsbot_command

@@ -1,4 +1,4 @@
-from index.analyzer import Analyzer, AnalyzerConfig
+from index.search.analyzer import Analyzer, AnalyzerConfig
 
 
 def test_numbers_and_model_names_stay_whole() -> None:

@@ -2,12 +2,12 @@ from pathlib import Path
 
 import pytest
 
-from index.answer import AnswerConfig, Answerer
-from index.build import build_snapshot
+from index.answer.answerer import AnswerConfig, Answerer
+from index.answer.spans import QuestionType, question_type
 from index.errors import QuestionError
-from index.search import Searcher
-from index.sources import load_sources
-from index.spans import QuestionType, question_type
+from index.ingest.sources import load_sources
+from index.search.build import build_snapshot
+from index.search.searcher import Searcher
 from tests.corpus import write_corpus
 
 

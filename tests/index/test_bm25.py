@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rank_bm25 import BM25L, BM25Okapi, BM25Plus
 
-from index.bm25 import BM25Params, build_postings
+from index.search.bm25 import BM25Params, build_postings
 
 RANK_BM25 = {"okapi": BM25Okapi, "plus": BM25Plus, "l": BM25L}
 WORDS = [f"w{i}" for i in range(40)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from index import build
+from index.search import build
 from index.models import Article
 
 

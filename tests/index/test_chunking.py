@@ -1,8 +1,8 @@
 import pytest
 from pydantic import ValidationError
 
-from index.chunking import ChunkingConfig, chunk_text
-from index.sentences import split_sentences
+from index.answer.sentences import split_sentences
+from index.ingest.chunking import ChunkingConfig, chunk_text
 
 
 def _sentences(n: int, words: int = 10) -> str:

@@ -1,4 +1,4 @@
-from index.clean import clean_line, clean_text
+from index.ingest.clean import clean_line, clean_text
 
 
 def test_trailing_page_furniture_is_dropped() -> None:

@@ -7,16 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from index.analyzer import Analyzer, AnalyzerConfig
-from index.answer import Answerer
-from index.build import build_snapshot
+from index.answer.answerer import Answerer
+from index.answer.question import parse_since
+from index.answer.spans import QuestionType, common_words, find_span, question_focus, question_type
 from index.dates import parse_date
 from index.errors import QuestionError
+from index.ingest.sources import load_sources
 from index.models import AnswerSentence
-from index.question import parse_since
-from index.search import SearchConfig, Searcher, SearchFilters
-from index.sources import load_sources
-from index.spans import QuestionType, common_words, find_span, question_focus, question_type
+from index.search.analyzer import Analyzer, AnalyzerConfig
+from index.search.build import build_snapshot
+from index.search.searcher import SearchConfig, Searcher, SearchFilters
 from tests.corpus import write_corpus
 
 STORY = "The city council approved the new harbour bridge plan after a long debate about its cost."

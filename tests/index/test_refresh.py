@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from index import snapshot
-from index.answer import Answerer
-from index.fetch import FetchConfig
+from index.answer.answerer import Answerer
+from index.ingest.fetch import FetchConfig
+from index.ingest.reindex import ReindexReport, reindex
+from index.ingest.store import ArticleStore
 from index.models import SourceRef
-from index.reindex import ReindexReport, reindex
-from index.search import Searcher
-from index.store import ArticleStore
+from index.search import snapshot
+from index.search.searcher import Searcher
 from tests.news_server import NewsServer, article_page, atom, rss
 
 FETCH = FetchConfig(connect_timeout=2, read_timeout=1.0, max_bytes=50_000)

@@ -3,10 +3,10 @@
 import shutil
 from pathlib import Path
 
-from index.answer import Answerer
-from index.build import build_snapshot
-from index.search import Searcher
-from index.sources import load_sources
+from index.answer.answerer import Answerer
+from index.ingest.sources import load_sources
+from index.search.build import build_snapshot
+from index.search.searcher import Searcher
 from tests.helpers import shared_path
 
 

@@ -5,11 +5,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import snapshot
-from index.build import build_snapshot
 from index.errors import IndexCorruptError, IndexMissingError, IndexVersionError
-from index.search import Searcher
-from index.sources import load_sources
+from index.ingest.sources import load_sources
+from index.search import snapshot
+from index.search.build import build_snapshot
+from index.search.searcher import Searcher
 from tests.corpus import write_corpus
 
 

@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from index.sources import load_sources
+from index.ingest.sources import load_sources
 from tests.corpus import write_corpus
 
 HTML_PAGE = """<html><head><title>Chip news | Example Daily</title>

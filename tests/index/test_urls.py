@@ -1,4 +1,4 @@
-from index.urls import canonical_url
+from index.ingest.urls import canonical_url
 
 
 def test_tracking_fragments_and_amp_are_removed() -> None:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from index.articles import Deduplicator, RawArticle, to_article
+from index.ingest.articles import Deduplicator, RawArticle, to_article
+from index.ingest.pages import extract_article
 from index.models import Article, Problem
-from index.pages import extract_article
 
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown"})
 HTML_SUFFIXES = frozenset({".html", ".htm"})

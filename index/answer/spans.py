@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
-from index.analyzer import Analyzer
-from index.sentences import split_sentences
-from index.stopwords import ENGLISH
+from index.answer.sentences import split_sentences
+from index.search.analyzer import Analyzer
+from index.search.stopwords import ENGLISH
 
 
 class QuestionType(StrEnum):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from index.articles import RawArticle, to_article
-from index.feeds import FeedEntry
+from index.ingest.articles import RawArticle, to_article
+from index.ingest.feeds import FeedEntry
 from index.models import Article, Problem
 
 # Fewer words than this is navigation or a stub ("Home", "Loading…"), not an article.

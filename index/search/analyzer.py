@@ -16,7 +16,7 @@ from typing import Literal
 import Stemmer
 from pydantic import BaseModel, ConfigDict
 
-from index import stopwords
+from index.search import stopwords
 
 # Bump when the rules below change: an index analyzed by other rules must be rebuilt.
 ANALYZER_VERSION = 1

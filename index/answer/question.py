@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from index.clean import clean_line
 from index.dates import parse_date
 from index.errors import QuestionError
+from index.ingest.clean import clean_line
 
 MAX_QUESTION_CHARS = 500
 

@@ -8,10 +8,10 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from index.clean import clean_line, clean_text, strip_dateline, strip_title_outlet
 from index.dates import parse_date
+from index.ingest.clean import clean_line, clean_text, strip_dateline, strip_title_outlet
+from index.ingest.urls import canonical_url
 from index.models import Article, Problem
-from index.urls import canonical_url
 
 
 class RawArticle(BaseModel):

@@ -8,13 +8,9 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from index import snapshot as snapshots
-from index.clean import outlet_key
-from index.models import Answer, AnswerSentence, Hit
-from index.question import clean_question
-from index.search import SearchConfig, Searcher, SearchFilters
-from index.sentences import split_sentences
-from index.spans import (
+from index.answer.question import clean_question
+from index.answer.sentences import split_sentences
+from index.answer.spans import (
     QuestionType,
     asking_part,
     common_words,
@@ -22,6 +18,10 @@ from index.spans import (
     question_focus,
     question_type,
 )
+from index.ingest.clean import outlet_key
+from index.models import Answer, AnswerSentence, Hit
+from index.search import snapshot as snapshots
+from index.search.searcher import SearchConfig, Searcher, SearchFilters
 
 # How a sentence's score is made (measured on ../shared/eval, see docs/quality.md): its share of
 # the question's weight, plus a bonus when it holds an answer of the asked type (a little more

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from index.ingest.store import ArticleStore
 from index.models import SourceRef
-from index.store import ArticleStore
 
 
 class SourceHealth(BaseModel):

@@ -12,25 +12,25 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from index import snapshot as snapshots
-from index.analyzer import Analyzer, AnalyzerConfig
-from index.articles import article_key
-from index.bm25 import BM25Params
-from index.build import (
+from index.errors import NewsbotError
+from index.ingest.articles import article_key
+from index.ingest.chunking import ChunkingConfig
+from index.ingest.feeds import FeedEntry, FeedError, parse_feed
+from index.ingest.fetch import FEED_TYPES, PAGE_TYPES, FetchConfig, Fetcher, FetchResult
+from index.ingest.pages import extract_article
+from index.ingest.sources import load_sources
+from index.ingest.store import ArticleStore, Change
+from index.models import ArticleMeta, Problem, SourceRef
+from index.search import snapshot as snapshots
+from index.search.analyzer import Analyzer, AnalyzerConfig
+from index.search.bm25 import BM25Params
+from index.search.build import (
     AnalyzedPassage,
     SnapshotBuilder,
     analysis_fingerprint,
     analyze_article,
     extend_snapshot,
 )
-from index.chunking import ChunkingConfig
-from index.errors import NewsbotError
-from index.feeds import FeedEntry, FeedError, parse_feed
-from index.fetch import FEED_TYPES, PAGE_TYPES, FetchConfig, Fetcher, FetchResult
-from index.models import ArticleMeta, Problem, SourceRef
-from index.pages import extract_article
-from index.sources import load_sources
-from index.store import ArticleStore, Change
 
 
 class RefreshCounts(BaseModel):

@@ -13,12 +13,12 @@ from itertools import repeat
 
 import numpy as np
 
-from index.analyzer import Analyzer, AnalyzerConfig
-from index.bm25 import BM25Params, Postings, build_postings, weigh
-from index.chunking import CHUNKING_VERSION, ChunkingConfig, chunk_text
 from index.errors import EmptyCorpusError
+from index.ingest.chunking import CHUNKING_VERSION, ChunkingConfig, chunk_text
 from index.models import Article, ArticleMeta
-from index.snapshot import Counts, Manifest, Snapshot, now
+from index.search.analyzer import Analyzer, AnalyzerConfig
+from index.search.bm25 import BM25Params, Postings, build_postings, weigh
+from index.search.snapshot import Counts, Manifest, Snapshot, now
 
 Progress = Callable[[int, int], None]
 AnalyzedPassage = tuple[str, list[str]]  # passage text, its terms (title terms included)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import feedparser
 from pydantic import BaseModel
 
-from index.clean import clean_line
+from index.ingest.clean import clean_line
 
 
 class FeedEntry(BaseModel):

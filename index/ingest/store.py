@@ -16,8 +16,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from index.articles import article_key, content_hash
 from index.errors import NewsbotError
+from index.ingest.articles import article_key, content_hash
 from index.models import Article, ArticleMeta
 
 SCHEMA_VERSION = 1

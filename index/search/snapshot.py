@@ -34,11 +34,11 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ValidationError
 
-from index.analyzer import Analyzer, AnalyzerConfig
-from index.bm25 import BM25Params, Postings
-from index.chunking import ChunkingConfig
 from index.errors import IndexCorruptError, IndexMissingError, IndexVersionError, NewsbotError
+from index.ingest.chunking import ChunkingConfig
 from index.models import ArticleMeta, Passage
+from index.search.analyzer import Analyzer, AnalyzerConfig
+from index.search.bm25 import BM25Params, Postings
 
 FORMAT_VERSION = 2
 _POSTINGS = ("offsets", "docs", "tfs", "weights", "base", "term_max")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from index.sentences import PARAGRAPH_BREAK, split_sentences
+from index.answer.sentences import PARAGRAPH_BREAK, split_sentences
 
 # Bump when the rules below change: passages cut by other rules must be cut again.
 # 2: paragraph breaks are kept in passages.

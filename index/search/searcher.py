@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from index.bm25 import DocFactor, DocMask
 from index.errors import QuestionError
 from index.models import Hit
-from index.snapshot import Snapshot
+from index.search.bm25 import DocFactor, DocMask
+from index.search.snapshot import Snapshot
 
 SECONDS_PER_DAY = 86400.0
 

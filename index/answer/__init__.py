@@ -1,0 +1,1 @@
+"""Answering: reading the question, picking the sentence and its highlighted span."""

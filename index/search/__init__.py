@@ -1,0 +1,1 @@
+"""Finding passages: the analyzer, BM25, the on-disk snapshot and the searcher."""
