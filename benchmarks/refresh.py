@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from index.ingest.fetch import FetchConfig
 from index.ingest.reindex import reindex
 from index.models import SourceRef
-from tests.news_server import NewsServer, article_page, rss
+from tests.news_server import LOOPBACK_ALLOW, NewsServer, article_page, rss
 
 WORDS = "harbour council budget storm ferry election court market energy school river bridge train museum".split()
 
@@ -62,7 +62,7 @@ def main() -> None:
                 sources,
                 Path(tmp) / "idx",
                 store_path=Path(tmp) / "store.sqlite3",
-                fetch=FetchConfig(per_host=8, concurrency=16),
+                fetch=FetchConfig(per_host=8, concurrency=16, **LOOPBACK_ALLOW),
             )
             seconds = time.perf_counter() - started
             rows.append(

@@ -155,7 +155,7 @@ def cmd_reindex(args: argparse.Namespace) -> int:
 
 def cmd_sources(args: argparse.Namespace) -> int:
     settings = load_settings(args.config, args.index)
-    print(render_health(source_health(settings.source_refs(), settings.store_path)))
+    print(render_health(source_health(settings.source_refs(), settings.store_path, settings.fetch)))
     return 0
 
 

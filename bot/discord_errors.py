@@ -8,12 +8,18 @@ import math
 import discord
 from discord import app_commands
 
+from bot.discord_render import error_text
 from index.errors import NewsbotError
 
 log = logging.getLogger(__name__)
 
 
 def words_for(error: BaseException) -> str:
+    """The message for ``error``: one sentence, inert (it can quote a user or a feed), in limits."""
+    return error_text(_sentence(error))
+
+
+def _sentence(error: BaseException) -> str:
     original = getattr(error, "original", error)
     if isinstance(original, NewsbotError):
         return str(original)

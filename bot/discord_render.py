@@ -1,15 +1,14 @@
 """Answers and reports as Discord embed payloads (plain dicts), always within Discord's limits.
 
-Article text is untrusted: it is escaped for Discord markdown, and the client is created with
-``AllowedMentions.none()`` so that even an unescaped "@everyone" pings no one.
+Article text is untrusted: every piece of it goes through ``discord_safe.inert`` (and URLs through
+``link_url``) before it is placed, and the client is created with ``AllowedMentions.none()``.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from discord.utils import escape_markdown, escape_mentions
-
+from bot.discord_safe import clip_escaped, inert, link_url
 from index.dates import format_date
 from index.ingest.health import SourceHealth
 from index.ingest.reindex import ProgressEvent, ReindexReport
@@ -41,16 +40,11 @@ def clip(text: str, limit: int) -> str:
     return cut.rstrip() + ELLIPSIS
 
 
-def clean(text: str) -> str:
-    """Untrusted text made inert: markdown escaped, mention syntax broken."""
-    return escape_mentions(escape_markdown(text))
-
-
 def answer_embed(answer: Answer) -> Embed:
     if answer.sentence is None:
         return not_found_embed(answer)
     s = answer.sentence
-    as_of = f"\n\n*{clean(answer.as_of())}*"
+    as_of = f"\n\n*{inert(answer.as_of())}*"
     description = (
         _marked(s.text[: s.start], s.highlight, s.text[s.end :], DESCRIPTION_LIMIT - len(as_of))
         + as_of
@@ -59,7 +53,7 @@ def answer_embed(answer: Answer) -> Embed:
         f"{n}. {_source_line(h)}" for n, h in enumerate(answer.sources(MAX_SOURCES), 1)
     )
     embed: Embed = {
-        "title": clip(clean(answer.question), TITLE_LIMIT),
+        "title": inert(answer.question, TITLE_LIMIT),
         "description": description,
         "color": BLUE,
         "fields": [{"name": "Sources", "value": clip(sources, FIELD_VALUE_LIMIT), "inline": False}],
@@ -71,7 +65,7 @@ def answer_embed(answer: Answer) -> Embed:
 def not_found_embed(answer: Answer) -> Embed:
     return fit(
         {
-            "title": clip(clean(answer.question), TITLE_LIMIT),
+            "title": inert(answer.question, TITLE_LIMIT),
             "description": "The indexed news does not cover this question, so there is no answer to give.",
             "color": GREY,
             "footer": {"text": _footer(answer)},
@@ -89,7 +83,7 @@ def report_embed(report: ReindexReport) -> Embed:
     ]
     embed: Embed = {"title": "Reindex complete", "description": "\n".join(lines), "color": GREEN}
     if report.problems:
-        skipped = "\n".join(clean(f"{p.origin}: {p.reason}") for p in report.problems)
+        skipped = "\n".join(inert(f"{p.origin}: {p.reason}", 300) for p in report.problems)
         embed["fields"] = [
             {
                 "name": f"Problems ({len(report.problems)})",
@@ -111,7 +105,9 @@ def progress_text(event: ProgressEvent) -> str:
 
 
 def status_embed(status: IndexStatus) -> Embed:
-    per_source = "\n".join(f"{clean(name)}: {count:,}" for name, count in status.per_source.items())
+    per_source = "\n".join(
+        f"{inert(name, 120)}: {count:,}" for name, count in status.per_source.items()
+    )
     fields = [
         {
             "name": "Articles per outlet",
@@ -143,9 +139,13 @@ def status_embed(status: IndexStatus) -> Embed:
 
 def _health_line(health: SourceHealth) -> str:
     mark = "✅" if health.consecutive_failures == 0 and health.last_success else "⚠️"
-    line = f"{mark} {clean(clip(health.label, 120))}: {health.articles:,} articles, last success {_when(health.last_success)}"
+    line = f"{mark} {inert(health.label, 120)}: {health.articles:,} articles, last success {_when(health.last_success)}"
     if health.consecutive_failures:
-        line += f", {health.consecutive_failures} failures in a row ({clean(clip(health.last_error or '', 120))})"
+        line += f", {health.consecutive_failures} failures in a row ({inert(health.last_error or '', 120)})"
+    if health.backoff_until:
+        line += f", next try after {_when(health.backoff_until)}"
+    if health.failing_items:
+        line += f", {len(health.failing_items)} items failing"
     return line
 
 
@@ -164,8 +164,13 @@ def help_embed() -> Embed:
 
 
 def message_text(text: str) -> str:
-    """Plain message content (errors, refusals), within the content limit."""
+    """The bot's own plain message content (progress), within the content limit."""
     return clip(text, CONTENT_LIMIT)
+
+
+def error_text(text: str) -> str:
+    """An error or refusal for a message: inert, since it can quote what a user or a feed wrote."""
+    return inert(text, CONTENT_LIMIT)
 
 
 def embed_length(embed: Embed) -> int:
@@ -188,12 +193,15 @@ def fit(embed: Embed) -> Embed:
 
 def _marked(before: str, span: str, after: str, limit: int) -> str:
     """``before **span** after``, escaped, trimmed around the span so the bold survives."""
-    span_text = clip(clean(span), limit // 2)
+    # Only the text before the span starts the line, where "1." or "#" would mean a list or a
+    # heading; the spaces next to the span stay.
+    span_text = inert(span, limit // 2, line_start=False)
     room = limit - len(span_text) - 4
-    before_text, after_text = clean(before), clean(after)
+    before_text = inert(before, strip=False).lstrip()
+    after_text = inert(after, line_start=False, strip=False).rstrip()
     if len(before_text) + len(after_text) > room:
         keep_before = min(len(before_text), room // 2)
-        after_text = clip(after_text, max(room - keep_before, 1))
+        after_text = clip_escaped(after_text, max(room - keep_before, 1))
         before_text = _clip_left(before_text, room - len(after_text))
     return f"{before_text}**{span_text}**{after_text}"
 
@@ -204,6 +212,8 @@ def _clip_left(text: str, limit: int) -> str:
     if limit <= len(ELLIPSIS):
         return ""
     cut = text[len(text) - limit + len(ELLIPSIS) :]
+    if text[: len(text) - len(cut)].endswith("\\"):
+        cut = cut[1:]  # the escaped character lost its backslash; drop it too
     space = cut.find(" ")
     if 0 <= space < limit // 2:
         cut = cut[space:]
@@ -212,13 +222,14 @@ def _clip_left(text: str, limit: int) -> str:
 
 def _source_line(hit: Hit) -> str:
     article = hit.article
-    parts = [f"**{clip(clean(article.title or '(untitled)'), 200)}**"]
+    parts = [f"**{inert(article.title or '(untitled)', 200)}**"]
     if article.source:
-        parts.append(clip(clean(article.source), 80))
+        parts.append(inert(article.source, 80))
     parts.append(format_date(article.published))
     line = " · ".join(parts)
-    if article.url:
-        line += f"\n<{clip(article.url, 300)}>"
+    url = link_url(article.url)
+    if url:
+        line += f"\n<{url}>"
     return line
 
 

@@ -73,7 +73,7 @@ def build_service(settings: Settings, rebuild: Rebuild | None = None) -> NewsSer
         rebuild or rebuild_from(settings),
         settings.answer,
         settings.search,
-        health=lambda: source_health(settings.source_refs(), settings.store_path),
+        health=lambda: source_health(settings.source_refs(), settings.store_path, settings.fetch),
     )
     service.load()
     return service

@@ -1,8 +1,15 @@
-"""Rendering answers and reports for the terminal."""
+"""Rendering answers and reports for the terminal.
+
+Everything that came from a source (article text, titles, feed errors) passes through
+``strip_controls``: escape sequences in a page must not move the cursor or retitle the terminal.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from index.dates import format_date
+from index.ingest.clean import strip_controls as _plain
 from index.ingest.health import SourceHealth
 from index.ingest.reindex import ReindexReport
 from index.models import Answer, Hit
@@ -14,15 +21,14 @@ def render_answer(answer: Answer, *, color: bool, sources: int = 3) -> str:
     if answer.sentence is None:
         return not_found_text(answer)
     s = answer.sentence
-    if color:
-        marked = f"{s.text[: s.start]}{BOLD}{s.highlight}{RESET}{s.text[s.end :]}"
-    else:
-        marked = f"{s.text[: s.start]}**{s.highlight}**{s.text[s.end :]}"
-    lines = [marked, answer.as_of(), "", "Sources:"]
+    before, span, after = _plain(s.text[: s.start]), _plain(s.highlight), _plain(s.text[s.end :])
+    on, off = (BOLD, RESET) if color else ("**", "**")
+    marked = f"{before}{on}{span}{off}{after}"
+    lines = [marked, _plain(answer.as_of()), "", "Sources:"]
     for number, hit in enumerate(answer.sources(sources), start=1):
         lines.append(f"  {number}. {citation(hit)}")
         if hit.article.url:
-            lines.append(f"     {hit.article.url}")
+            lines.append(f"     {_plain(hit.article.url)}")
     return "\n".join(lines)
 
 
@@ -40,7 +46,7 @@ def citation(hit: Hit) -> str:
     if article.source:
         parts.append(article.source)
     parts.append(format_date(article.published))
-    return " — ".join(parts)
+    return _plain(" — ".join(parts))
 
 
 def render_report(report: ReindexReport) -> str:
@@ -54,18 +60,36 @@ def render_report(report: ReindexReport) -> str:
     ]
     if report.problems:
         lines.append(f"Problems ({len(report.problems)}):")
-        lines.extend(f"  {p.origin}: {p.reason}" for p in report.problems)
+        lines.extend(_plain(f"  {p.origin}: {p.reason}") for p in report.problems)
     return "\n".join(lines)
+
+
+# Items failing are listed up to this many per source; the rest are counted.
+SHOWN_ITEM_FAILURES = 5
 
 
 def render_health(health: list[SourceHealth]) -> str:
     lines = []
     for h in health:
-        when = h.last_success.strftime("%Y-%m-%d %H:%M UTC") if h.last_success else "never"
         line = f"{h.kind:<4}  {h.label}\n      {h.articles:,} articles"
         if h.kind != "path":
-            line += f", last success {when}, {h.consecutive_failures} consecutive failures"
+            line += f", last success {_when(h.last_success)}, {h.consecutive_failures} consecutive failures"
             if h.last_error:
                 line += f"\n      last error: {h.last_error}"
-        lines.append(line)
+            if h.backoff_until:
+                line += f"\n      backing off: next try after {_when(h.backoff_until)}"
+        if h.failing_items:
+            line += f"\n      {len(h.failing_items)} items failing:"
+            for item in h.failing_items[:SHOWN_ITEM_FAILURES]:
+                line += (
+                    f"\n        {item.url}: {item.error} "
+                    f"({item.failures} times since {_when(item.first_failed)})"
+                )
+            if len(h.failing_items) > SHOWN_ITEM_FAILURES:
+                line += f"\n        … and {len(h.failing_items) - SHOWN_ITEM_FAILURES} more"
+        lines.append(_plain(line))
     return "\n".join(lines)
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "never"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -37,3 +38,8 @@ def child_env(**extra: str) -> dict[str, str]:
     env.pop("NEWSBOT_CONFIG", None)
     env.update(extra)
     return env
+
+
+def discord_shows(text: str) -> str:
+    """What Discord displays for escaped text: a backslash before punctuation is not shown."""
+    return re.sub(r"\\([^\w\s])", r"\1", text)

@@ -11,6 +11,22 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from xml.sax.saxutils import escape
 
+# This server lives on a loopback address and a random port, both of which newsbot refuses to
+# fetch by default; tests that fetch from it allow them as an operator would for an internal feed.
+LOOPBACK_ALLOW: dict[str, object] = {
+    "allow_private": ["127.0.0.1", "::1"],
+    "allow_ports": ["1024-65535"],
+    "host_delay": 0.0,
+}
+
+
+def loopback_fetch_toml(**extra: object) -> str:
+    """A ``[fetch]`` table allowing this server, with ``extra`` settings, for a test's config."""
+    import json
+
+    values = {**LOOPBACK_ALLOW, **extra}
+    return "[fetch]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in values.items())
+
 
 @dataclass
 class Route:

@@ -12,7 +12,7 @@ from discord.ext import commands
 from bot.cooldown import UserCooldown
 from bot.discord_client import NewsBot
 from bot.discord_errors import words_for
-from bot.discord_render import answer_embed, message_text
+from bot.discord_render import answer_embed
 from index.answer.question import MAX_QUESTION_CHARS, clean_question, parse_since
 from index.errors import NewsbotError
 from index.search.searcher import SearchFilters
@@ -60,7 +60,7 @@ class AskCog(commands.Cog):
             async with message.channel.typing():
                 answer = await asyncio.to_thread(self.bot.service.answer, question)
         except (NewsbotError, app_commands.CommandOnCooldown) as error:
-            await message.reply(message_text(words_for(error)), mention_author=False)
+            await message.reply(words_for(error), mention_author=False)
             return
         await message.reply(
             embed=discord.Embed.from_dict(answer_embed(answer)), mention_author=False

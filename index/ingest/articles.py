@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, field_validator
@@ -39,8 +40,14 @@ class RawArticle(BaseModel):
         return [value] if isinstance(value, str) else value
 
 
-def to_article(raw: RawArticle, origin: str) -> Article | Problem:
-    """Clean one raw article into the model, or say why it cannot be one."""
+def to_article(
+    raw: RawArticle, origin: str, fetched_at: datetime | None = None
+) -> Article | Problem:
+    """Clean one raw article into the model, or say why it cannot be one.
+
+    A publication date after ``fetched_at`` (default: now) is clamped to it: an article dated
+    9999-12-31 would otherwise be "the newest news" for ever.
+    """
     url = raw.url.strip() if raw.url and raw.url.strip() else None
     source = clean_line(raw.source) or _host(url)
     text = strip_dateline(clean_text(raw.text), source)
@@ -56,10 +63,14 @@ def to_article(raw: RawArticle, origin: str) -> Article | Problem:
         title=title or _first_words(text),
         text=text,
         source=source,
-        published=parse_date(raw.published),
+        published=_not_after(parse_date(raw.published), fetched_at or datetime.now(UTC)),
         authors=tuple(clean_line(a) for a in raw.authors if clean_line(a)),
         origin=origin,
     )
+
+
+def _not_after(published: datetime | None, limit: datetime) -> datetime | None:
+    return min(published, limit) if published is not None else None
 
 
 def article_key(article: Article) -> str:

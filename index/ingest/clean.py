@@ -27,13 +27,25 @@ _FURNITURE = re.compile(
 )
 _MAX_FURNITURE_CHARS = 240
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
+# Terminal escape sequences (CSI "ESC [ … m", OSC "ESC ] … BEL", and two-byte ones) and every other
+# control character but tab and newline: article text is printed to terminals and must not drive them.
+_ESCAPES = re.compile(
+    r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])|\x9b[0-?]*[ -/]*[@-~]"
+)
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _SPACES = re.compile(r"[^\S\n]+")
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n+")
 
 
 def normalize(text: str) -> str:
-    """NFKC-normalise and drop invisible characters (zero-width spaces, soft hyphens, BOMs)."""
-    return unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
+    """NFKC-normalise; drop invisible characters (zero-width spaces, soft hyphens, BOMs),
+    terminal escape sequences and control characters other than tab, newline and return."""
+    return strip_controls(unicodedata.normalize("NFKC", text).translate(_INVISIBLE))
+
+
+def strip_controls(text: str) -> str:
+    """Text without terminal escape sequences or control characters (tab and newlines stay)."""
+    return _CONTROLS.sub("", _ESCAPES.sub("", text))
 
 
 def is_furniture(paragraph: str) -> bool:

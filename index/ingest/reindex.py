@@ -17,6 +17,7 @@ from index.ingest.articles import article_key
 from index.ingest.chunking import ChunkingConfig
 from index.ingest.feeds import FeedEntry, FeedError, parse_feed
 from index.ingest.fetch import FEED_TYPES, PAGE_TYPES, FetchConfig, Fetcher, FetchResult
+from index.ingest.health import backoff_until
 from index.ingest.pages import extract_article
 from index.ingest.sources import load_sources
 from index.ingest.store import ArticleStore, Change
@@ -195,18 +196,44 @@ async def _collect_remote(
     cutoff: datetime | None,
 ) -> None:
     tally.expect(len(sources))
+    deadline = asyncio.get_running_loop().time() + fetch.refresh_timeout
+
+    async def bounded(source: SourceRef) -> None:
+        """One source, cut off at the refresh's deadline; what it stored by then is kept."""
+        state = store.fetch_state(source.location)
+        wait = backoff_until(state, fetch)
+        if wait is not None:
+            tally.fail(
+                source.location,
+                f"skipped after {state.consecutive_failures} failures in a row "  # type: ignore[union-attr]
+                f"(last: {state.last_error}); next try after {wait:%Y-%m-%d %H:%M} UTC",  # type: ignore[union-attr]
+            )
+            return
+        try:
+            async with asyncio.timeout_at(deadline):
+                if source.kind == "feed":
+                    await _collect_feed(source, store, fetcher, tally, cutoff)
+                else:
+                    await _collect_page(source, store, fetcher, tally)
+        except TimeoutError:
+            reason = (
+                f"not finished within the refresh's {fetch.refresh_timeout:g} s "
+                "([fetch] refresh_timeout); what it had brought in is kept"
+            )
+            store.record_fetch(source.location, source.kind, error=reason)
+            tally.fail(source.location, reason)
+
     async with Fetcher(fetch) as fetcher:
-        jobs = [
-            _collect_feed(s, store, fetcher, tally, cutoff)
-            if s.kind == "feed"
-            else _collect_page(s, store, fetcher, tally)
-            for s in sources
-        ]
-        await asyncio.gather(*jobs)
+        await asyncio.gather(*(bounded(s) for s in sources))
 
 
 async def _fetch_conditionally(
-    url: str, accept: frozenset[str], store: ArticleStore, fetcher: Fetcher
+    url: str,
+    accept: frozenset[str],
+    store: ArticleStore,
+    fetcher: Fetcher,
+    *,
+    robots: bool = False,
 ) -> FetchResult:
     """GET with the ETag and Last-Modified of the last success, so unchanged costs one 304."""
     state = store.fetch_state(url)
@@ -215,6 +242,7 @@ async def _fetch_conditionally(
         accept=accept,
         etag=state.etag if state else None,
         last_modified=state.last_modified if state else None,
+        robots=robots,
     )
 
 
@@ -249,6 +277,8 @@ async def _collect_feed(
     ]
     tally.expect(len(entries))
     outlet = source.name or feed.title
+    # Failures of items the feed no longer lists are history, not problems.
+    store.clear_item_failures(source.origin, keep={e.link for e in feed.entries})
     await asyncio.gather(
         *(_collect_entry(e, source, outlet, store, fetcher, tally) for e in entries)
     )
@@ -266,17 +296,19 @@ async def _collect_entry(
     if store.has_entry(entry_key):
         tally.count(Change.UNCHANGED)  # known in this version: no page fetch at all
         return
-    result = await fetcher.fetch(entry.link, accept=PAGE_TYPES)
-    if not result.ok:
-        tally.fail(entry.link, result.error or "failed")
-        return
-    tally.counts.fetched += 1
-    article = extract_article(
-        result.body, entry.link, url=result.final_url, entry=entry, outlet=outlet
+    result = await fetcher.fetch(entry.link, accept=PAGE_TYPES, robots=True)
+    if result.ok:
+        tally.counts.fetched += 1
+    article = (
+        extract_article(result.body, entry.link, url=result.final_url, entry=entry, outlet=outlet)
+        if result.ok
+        else Problem(origin=entry.link, reason=result.error or "failed")
     )
     if isinstance(article, Problem):
+        store.record_item_failure(entry.link, source.origin, article.reason)
         tally.fail(article.origin, article.reason)
         return
+    store.clear_item_failure(entry.link)
     tally.count(store.put(article, source.origin, entry_key))
 
 
@@ -284,7 +316,7 @@ async def _collect_page(
     source: SourceRef, store: ArticleStore, fetcher: Fetcher, tally: _Tally
 ) -> None:
     url = source.location
-    result = await _fetch_conditionally(url, PAGE_TYPES, store, fetcher)
+    result = await _fetch_conditionally(url, PAGE_TYPES, store, fetcher, robots=True)
     if result.ok and result.not_modified:
         store.record_fetch(url, "url", error=None)
         tally.count(Change.UNCHANGED)

@@ -59,6 +59,15 @@ CREATE TABLE IF NOT EXISTS fetch_state (
     consecutive_failures INTEGER NOT NULL DEFAULT 0,
     last_error TEXT
 );
+CREATE TABLE IF NOT EXISTS item_failures (
+    url TEXT PRIMARY KEY,
+    origin TEXT NOT NULL,
+    error TEXT NOT NULL,
+    failures INTEGER NOT NULL,
+    first_failed TEXT NOT NULL,
+    last_attempt TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS item_failures_origin ON item_failures(origin);
 """
 
 
@@ -82,6 +91,17 @@ class FetchState(BaseModel):
     last_success: datetime | None = None
     consecutive_failures: int = 0
     last_error: str | None = None
+
+
+class ItemFailure(BaseModel):
+    """A feed entry's page that could not be fetched or read, until it succeeds or leaves the feed."""
+
+    url: str
+    origin: str
+    error: str
+    failures: int
+    first_failed: datetime
+    last_attempt: datetime
 
 
 class StoredPassage(BaseModel):
@@ -306,6 +326,38 @@ class ArticleStore:
                     " last_error=? WHERE url=?",
                     (kind, now, error, url),
                 )
+
+    def record_item_failure(self, url: str, origin: str, error: str) -> None:
+        now = _now()
+        with self._transaction():
+            self._db.execute(
+                "INSERT INTO item_failures VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT(url) DO UPDATE SET"
+                " origin=excluded.origin, error=excluded.error, failures=failures+1,"
+                " last_attempt=excluded.last_attempt",
+                (url, origin, error, now, now),
+            )
+
+    def clear_item_failures(self, origin: str, keep: set[str] | None = None) -> None:
+        """Forget the failures of ``origin``'s items, except those whose URL is in ``keep``."""
+        with self._transaction():
+            rows = self._db.execute(
+                "SELECT url FROM item_failures WHERE origin=?", (origin,)
+            ).fetchall()
+            gone = [(url,) for (url,) in rows if keep is None or url not in keep]
+            self._db.executemany("DELETE FROM item_failures WHERE url=?", gone)
+
+    def clear_item_failure(self, url: str) -> None:
+        with self._transaction():
+            self._db.execute("DELETE FROM item_failures WHERE url=?", (url,))
+
+    def item_failures(self, origin: str) -> list[ItemFailure]:
+        rows = self._db.execute(
+            "SELECT url, origin, error, failures, first_failed, last_attempt FROM item_failures"
+            " WHERE origin=? ORDER BY last_attempt DESC, url",
+            (origin,),
+        ).fetchall()
+        names = ("url", "origin", "error", "failures", "first_failed", "last_attempt")
+        return [ItemFailure(**dict(zip(names, row, strict=True))) for row in rows]
 
     def all_fetch_states(self) -> list[FetchState]:
         rows = self._db.execute("SELECT * FROM fetch_state ORDER BY url").fetchall()

@@ -223,7 +223,7 @@ def test_reindex_draws_a_progress_bar_on_a_terminal_only(tmp_path: Path) -> None
 
 
 def test_sources_command_shows_each_feeds_health(tmp_path: Path) -> None:
-    from tests.news_server import NewsServer, harbour_feed
+    from tests.news_server import NewsServer, harbour_feed, loopback_fetch_toml
 
     write_corpus(tmp_path / "news")
     with NewsServer() as server:
@@ -232,7 +232,7 @@ def test_sources_command_shows_each_feeds_health(tmp_path: Path) -> None:
         config = _config(
             tmp_path,
             f'[index]\npath = "idx"\n\n[[sources]]\npath = "news"\n\n[[sources]]\nfeed = "{feed}"\n\n'
-            f'[[sources]]\nfeed = "{broken}"\nname = "Broken Bugle"\n',
+            f'[[sources]]\nfeed = "{broken}"\nname = "Broken Bugle"\n\n{loopback_fetch_toml()}',
         )
         reindexed = run("reindex", "--config", str(config))
         assert reindexed.returncode == 0, reindexed.stderr

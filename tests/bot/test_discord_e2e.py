@@ -20,6 +20,7 @@ import yarl
 from bot.discord_client import NewsBot
 from bot.launcher import build_service, rebuild_from, serve, setup_logging
 from bot.settings import DiscordSettings, IndexSettings, Settings, SourceSettings, sample_news_dir
+from index.ingest.fetch import FetchConfig
 from tests.bot.fake_discord import (
     ADMIN_ROLE_ID,
     BOT_ID,
@@ -31,7 +32,8 @@ from tests.bot.fake_discord import (
     FakeDiscord,
     Sent,
 )
-from tests.helpers import child_env, newsbot_command
+from tests.helpers import child_env, discord_shows, newsbot_command
+from tests.news_server import LOOPBACK_ALLOW
 
 TOKEN = "fake.bot-token.e2e-1234567890"
 QUESTION = "How many GPUs will Meta have?"
@@ -81,6 +83,7 @@ def make_settings(tmp_path: Path, **discord_options: Any) -> Settings:
         index=IndexSettings(path=tmp_path / "idx"),
         sources=[SourceSettings(path=sample_news_dir()), SourceSettings(path=extra)],
         discord=DiscordSettings(**{**options, **discord_options}),
+        fetch=FetchConfig(**LOOPBACK_ALLOW),
     )
 
 
@@ -466,7 +469,7 @@ def test_sources_shows_feed_health(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         async def scenario() -> None:
             async with running(settings, monkeypatch) as h:
                 [reply] = await h.slash_replies("sources")
-                feeds = embeds(reply)[0]["fields"][1]["value"]
+                feeds = discord_shows(embeds(reply)[0]["fields"][1]["value"])
                 assert f"✅ {good}: 1 articles, last success 20" in feeds
                 assert (
                     "⚠️ Gone Gazette: 0 articles, last success never, 1 failures in a row (HTTP 404 Not Found)"

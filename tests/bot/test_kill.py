@@ -14,7 +14,7 @@ from index.search.searcher import Searcher
 from tests.bot.test_cli import run
 from tests.corpus import write_corpus
 from tests.helpers import child_env, newsbot_command
-from tests.news_server import NewsServer, article_page, harbour_feed, rss
+from tests.news_server import NewsServer, article_page, harbour_feed, loopback_fetch_toml, rss
 
 
 def test_sigkill_during_reindex_keeps_the_previous_index_and_a_consistent_store(
@@ -26,7 +26,7 @@ def test_sigkill_during_reindex_keeps_the_previous_index_and_a_consistent_store(
         config = tmp_path / "newsbot.toml"
         config.write_text(
             f'[index]\npath = "idx"\n\n[[sources]]\npath = "news"\n\n[[sources]]\nfeed = "{feed}"\n\n'
-            "[fetch]\nread_timeout = 120\n",
+            + loopback_fetch_toml(read_timeout=120),
             encoding="utf-8",
         )
         env = child_env()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from index.search import build
 from index.models import Article
+from index.search import build
 
 
 def _articles(n: int) -> list[Article]:

@@ -14,9 +14,9 @@ from index.ingest.store import ArticleStore
 from index.models import SourceRef
 from index.search import snapshot
 from index.search.searcher import Searcher
-from tests.news_server import NewsServer, article_page, atom, rss
+from tests.news_server import LOOPBACK_ALLOW, NewsServer, article_page, atom, rss
 
-FETCH = FetchConfig(connect_timeout=2, read_timeout=1.0, max_bytes=50_000)
+FETCH = FetchConfig(connect_timeout=2, read_timeout=1.0, max_bytes=50_000, **LOOPBACK_ALLOW)
 GPU_TEXT = [
     "Meta expects to own almost 600,000 GPUs by the end of 2024, its chief executive said on Thursday.",
     "The company bought about 150,000 H100 chips in 2023, as many as Microsoft did.",
