@@ -6,7 +6,9 @@ until the test releases it, redirect, or serve any status and content type.
 
 from __future__ import annotations
 
+import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from xml.sax.saxutils import escape
@@ -37,6 +39,10 @@ class Route:
     last_modified: str | None = None
     location: str | None = None
     stall: bool = False
+    drip: bool = False  # headers, then one byte at a time until the test releases the server
+    headers: dict[str, str] = field(default_factory=dict)
+    # Answers in turn; after the last one, the route's own answer. For 429s before a success.
+    first: list[tuple[int, dict[str, str]]] = field(default_factory=list)
 
 
 @dataclass
@@ -44,15 +50,20 @@ class Request:
     method: str
     path: str
     headers: dict[str, str] = field(default_factory=dict)
+    at: float = 0.0  # time.monotonic() when it arrived
 
 
 class NewsServer:
-    def __init__(self) -> None:
+    """Serves on 127.0.0.1, or on ``host`` (another loopback address such as 127.0.0.2 or ::1)."""
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.routes: dict[str, Route] = {}
         self.requests: list[Request] = []
         self.release = threading.Event()
         self._seen = threading.Condition()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.host = host
+        server_class = _IPv6Server if ":" in host else ThreadingHTTPServer
+        self._server = server_class((host, 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -65,8 +76,13 @@ class NewsServer:
         self._server.shutdown()
         self._server.server_close()
 
+    @property
+    def port(self) -> int:
+        return self._server.server_address[1]
+
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}{path}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}{path}"
 
     def add(self, path: str, body: str | bytes = b"", **options: object) -> str:
         data = body.encode() if isinstance(body, str) else body
@@ -92,7 +108,9 @@ class NewsServer:
 
             def do_GET(self) -> None:
                 with server._seen:
-                    server.requests.append(Request("GET", self.path, dict(self.headers.items())))
+                    server.requests.append(
+                        Request("GET", self.path, dict(self.headers.items()), time.monotonic())
+                    )
                     server._seen.notify_all()
                 route = server.routes.get(self.path.split("?")[0])
                 if route is None:
@@ -100,6 +118,13 @@ class NewsServer:
                     return
                 if route.stall:
                     server.release.wait(120)
+                    return
+                if route.first:
+                    status, headers = route.first.pop(0)
+                    self._reply(status, b"busy", "text/plain", headers)
+                    return
+                if route.drip:
+                    self._drip(route)
                     return
                 if route.location:
                     self.send_response(
@@ -116,12 +141,25 @@ class NewsServer:
                     self.send_response(304)
                     self.end_headers()
                     return
-                extra = {}
+                extra = dict(route.headers)
                 if route.etag:
                     extra["ETag"] = route.etag
                 if route.last_modified:
                     extra["Last-Modified"] = route.last_modified
                 self._reply(route.status, route.body, route.content_type, extra)
+
+            def _drip(self, route: Route) -> None:
+                # Each byte comes well within any read timeout, so only an overall deadline ends it.
+                self.send_response(200)
+                self.send_header("Content-Type", route.content_type)
+                self.send_header("Content-Length", "10000000")
+                self.end_headers()
+                try:
+                    while not server.release.wait(0.05):
+                        self.wfile.write(b" ")
+                        self.wfile.flush()
+                except OSError:
+                    pass  # the client gave up, as it should
 
             def _reply(
                 self,
@@ -139,6 +177,10 @@ class NewsServer:
                 self.wfile.write(body)
 
         return Handler
+
+
+class _IPv6Server(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
 
 
 def rss(title: str, items: list[dict[str, str]]) -> str:
