@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -31,7 +32,13 @@ from index.search.searcher import SearchFilters
 Handler = Callable[[argparse.Namespace], int]
 
 
+# What newsbot writes (the article store, the index, the command-sync state, question logs) is
+# for this user only: files 0600, folders 0700, whatever umask the shell had.
+PRIVATE_UMASK = 0o077
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    os.umask(PRIVATE_UMASK)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -152,8 +152,7 @@ class NewsServer:
                 # Each byte comes well within any read timeout, so only an overall deadline ends it.
                 self.send_response(200)
                 self.send_header("Content-Type", route.content_type)
-                self.send_header("Content-Length", "10000000")
-                self.end_headers()
+                self.end_headers()  # no length: the body runs until the connection closes
                 try:
                     while not server.release.wait(0.05):
                         self.wfile.write(b" ")

@@ -67,6 +67,9 @@ class RobotsCache:
             return None
         return entry[1]
 
+    def clear(self) -> None:
+        self._rules.clear()
+
     def put(self, site: str, rules: RobotsRules, ttl: float) -> None:
         if rules.disallow_all:
             ttl = min(ttl, UNREACHABLE_TTL)

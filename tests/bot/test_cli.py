@@ -247,3 +247,17 @@ def test_sources_command_shows_each_feeds_health(tmp_path: Path) -> None:
         "feed  Broken Bugle\n      0 articles, last success never, 1 consecutive failures" in text
     )
     assert "last error: HTTP 500 Internal Server Error" in text
+
+
+def test_ask_never_prints_escape_sequences_from_an_article(tmp_path: Path) -> None:
+    (tmp_path / "news").mkdir()
+    (tmp_path / "news" / "esc.md").write_text(
+        "---\ntitle: Harbour \x1b]0;pwned\x07news\x1b[2J\nsource: Coast \x1b[5mNews\n---\n"
+        "The harbour \x1b[31mreopened\x1b[0m to ships on Friday after the storms.\x07\n",
+        encoding="utf-8",
+    )
+    config = _config(tmp_path, '[index]\npath = "idx"\n\n[[sources]]\npath = "news"\n')
+    result = run("ask", "When did the harbour reopen?", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    assert "reopened" in result.stdout and "Harbour news — Coast News" in result.stdout
+    assert not any(c in result.stdout + result.stderr for c in "\x1b\x07\x08\x9b")

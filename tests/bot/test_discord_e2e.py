@@ -514,3 +514,35 @@ def test_fifty_concurrent_asks_are_all_answered(
                 assert "600,000" in embeds(answer)[0]["description"]
 
     run_async(scenario)
+
+
+def test_a_dripping_page_cannot_wedge_reindex(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In trials a page sending one byte at a time kept every later /reindex "already running"."""
+    from tests.news_server import NewsServer, harbour_feed, rss
+
+    with NewsServer() as server:
+        _, good = harbour_feed(server)
+        drip = server.add("/drip", drip=True)
+        dripping = server.add(
+            "/drip.rss", rss("Drip", [{"title": "Drip", "link": drip}]),
+            content_type="application/rss+xml",
+        )  # fmt: skip
+        settings = make_settings(tmp_path)
+        settings.fetch = FetchConfig(**LOOPBACK_ALLOW, request_timeout=1.0)
+        settings.sources += [SourceSettings(feed=good), SourceSettings(feed=dripping)]
+
+        async def scenario() -> None:
+            async with running(settings, monkeypatch) as h:
+                for attempt in range(2):
+                    token = await h.fake.slash("reindex", permissions=MANAGE_GUILD)
+                    await h.fake.wait_for(
+                        lambda t=token: any(embeds(s) for s in h.fake.replies_to(t)), timeout=60
+                    )
+                    [summary] = [e for s in h.fake.replies_to(token) for e in embeds(s)]
+                    assert summary["title"] == "Reindex complete", attempt
+                    problems = discord_shows(summary["fields"][0]["value"])
+                    assert f"{drip}: no complete answer within 1 s" in problems
+
+        run_async(scenario)

@@ -12,7 +12,7 @@ import signal
 import sys
 from pathlib import Path
 
-from tests.bot.fake_discord import FakeDiscord
+from tests.bot.fake_discord import FakeDiscord, user
 from tests.helpers import child_env, newsbot_command
 
 TOKEN = "process.test-token-0987654321"
@@ -81,3 +81,64 @@ def test_sync_commands_registers_globally_and_exits(tmp_path: Path) -> None:
     assert "Synced the slash commands: global." in output
     assert {c["name"] for c in fake.synced["global"]} == {"ask", "reindex", "sources", "help"}
     assert "READY" not in fake.log  # HTTP only: no gateway connection for a sync
+
+
+def test_after_a_full_run_the_token_is_nowhere_and_files_are_private(tmp_path: Path) -> None:
+    """Ask, reindex, a failing command and a stop; then grep every file and the whole log."""
+    MANAGE_GUILD = 1 << 5
+
+    async def scenario() -> tuple[int, str, list[str]]:
+        fake = FakeDiscord()
+        await fake.start()
+        env = _env(tmp_path, fake)
+        proc = await asyncio.create_subprocess_exec(
+            "sh", "-c", f"umask 022 && exec {newsbot_command()} run", env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+        bodies = []
+        try:
+            await fake.wait_for(lambda: "READY" in fake.log, timeout=60)
+            for number, (name, options, permissions, expected) in enumerate(
+                [
+                    ("ask", {"question": "How many GPUs will Meta have?"}, 0, "600,000"),
+                    ("ask", {"question": "GPUs?", "since": "not-a-date"}, 0, "not-a-date"),
+                    ("reindex", {}, MANAGE_GUILD, "Reindex complete"),
+                ]
+            ):
+                # A different member each time, so the per-user cooldown does not step in.
+                author = user(7000 + number, f"member{number}")
+                token = await fake.slash(name, options, permissions=permissions, author=author)
+                try:
+                    await fake.wait_for(
+                        lambda t=token, e=expected: any(
+                            e in str(s.body) for s in fake.replies_to(t)
+                        ),
+                        timeout=60,
+                    )
+                except TimeoutError:
+                    raise AssertionError(
+                        f"{name}: {[s.body for s in fake.replies_to(token)]}"
+                    ) from None
+                bodies += [str(s.body) for s in fake.replies_to(token)]
+            proc.send_signal(signal.SIGTERM)
+            output, _ = await asyncio.wait_for(proc.communicate(), 30)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+            await fake.stop()
+        return proc.returncode or 0, output.decode(), bodies
+
+    code, output, bodies = asyncio.run(scenario())
+    assert code == 0, output
+    assert TOKEN not in output and all(TOKEN not in b for b in bodies)
+    home = tmp_path / "home"
+    written = [p for p in home.rglob("*")]
+    assert any(p.name.endswith(".sqlite3") for p in written)
+    assert any(p.name == "manifest.json" for p in written)
+    for path in written:
+        mode = path.stat().st_mode & 0o777
+        if path.is_dir():
+            assert mode == 0o700, f"{path} is {oct(mode)}"
+        else:
+            assert mode == 0o600, f"{path} is {oct(mode)}"
+            assert TOKEN.encode() not in path.read_bytes(), path

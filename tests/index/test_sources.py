@@ -95,3 +95,31 @@ def test_a_missing_source_is_reported(tmp_path: Path) -> None:
     result = load_sources([tmp_path / "nowhere"])
     assert result.articles == []
     assert result.problems[0].reason == "no such file or folder"
+
+
+def test_a_publication_date_in_the_future_is_clamped_to_when_it_was_read(tmp_path: Path) -> None:
+    """An article dated 9999-12-31 must not count as the newest news for ever."""
+    from datetime import UTC, datetime
+
+    write_corpus(
+        tmp_path,
+        {
+            "future.md": "---\ntitle: Tomorrow's news\npublished: 9999-12-31\n---\nMeta will own many GPUs soon.\n"
+        },
+    )
+    before = datetime.now(UTC)
+    [article] = load_sources([tmp_path]).articles
+    assert article.published is not None
+    assert before <= article.published <= datetime.now(UTC)
+
+
+def test_terminal_escape_sequences_are_removed_from_articles(tmp_path: Path) -> None:
+    write_corpus(
+        tmp_path,
+        {
+            "esc.txt": "Harbour \x1b]0;pwned\x07news\x1b[2J\n\nThe harbour \x1b[31mreopened\x1b[0m on Friday.\x07\x08\n"
+        },
+    )
+    [article] = load_sources([tmp_path]).articles
+    assert article.title == "Harbour news"
+    assert article.text == "The harbour reopened on Friday."
