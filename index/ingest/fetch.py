@@ -46,6 +46,8 @@ FEED_TYPES = frozenset(
 PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _RETRY_STATUSES = frozenset({429, 503})
+# Opens the error of a request the policy or robots.txt stopped before anything was sent.
+REFUSED = "refused: "
 _RETRIES = 2
 # A site's Crawl-delay is honoured up to this; a larger one would stall a whole refresh.
 MAX_CRAWL_DELAY = 30.0
@@ -215,7 +217,7 @@ class Fetcher:
                 destination = self.policy.check_url(current)
             except DestinationRefused as exc:
                 return result.model_copy(
-                    update={"final_url": current, "error": f"refused: {exc}", "refused": True}
+                    update={"final_url": current, "error": f"{REFUSED}{exc}", "refused": True}
                 )
             current = destination.url
             if robots and not (await self._robots_rules(current)).allows(current):
@@ -290,11 +292,11 @@ class Fetcher:
                 except aiohttp.ClientConnectorError as exc:
                     refusal = _refusal(exc)
                     hop.error = (
-                        f"refused: {refusal}" if refusal else f"connection failed ({_brief(exc)})"
+                        f"{REFUSED}{refusal}" if refusal else f"connection failed ({_brief(exc)})"
                     )
                     hop.refused = refusal is not None
                 except DestinationRefused as exc:
-                    hop.error, hop.refused = f"refused: {exc}", True
+                    hop.error, hop.refused = f"{REFUSED}{exc}", True
                 except aiohttp.ClientError as exc:
                     hop.error = f"connection failed ({_brief(exc)})"
         return hop

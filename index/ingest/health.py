@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from index.ingest.fetch import FetchConfig
+from index.ingest.fetch import REFUSED, FetchConfig
 from index.ingest.store import ArticleStore, FetchState, ItemFailure
 from index.models import SourceRef
 
@@ -36,9 +36,12 @@ def backoff_until(
     """When a source that keeps failing may be tried again, or None when it may be tried now.
 
     The wait doubles with every failure in a row, from ``backoff_minutes`` up to
-    ``backoff_max_hours``, so a dead feed is not hammered at every refresh.
+    ``backoff_max_hours``, so a dead feed is not hammered at every refresh. A source our own policy
+    refused sent nothing to anyone, and the operator may just have allowed it: no wait.
     """
     if state is None or state.consecutive_failures == 0 or state.last_attempt is None:
+        return None
+    if (state.last_error or "").startswith(REFUSED):
         return None
     minutes = fetch.backoff_minutes * 2 ** min(state.consecutive_failures - 1, 30)
     wait = min(timedelta(minutes=minutes), timedelta(hours=fetch.backoff_max_hours))

@@ -296,3 +296,34 @@ def test_a_refused_feed_entry_is_one_problem_line_and_the_refresh_goes_on(
     assert problem.reason.startswith("refused: 127.0.0.1, a loopback address, is not fetched")
     assert "[fetch] allow_private" in problem.reason
     assert internal.requests == []
+
+
+def test_a_configured_internal_feed_is_refused_with_the_setting_to_change(
+    tmp_path: Path, internal: NewsServer
+) -> None:
+    from tests.bot.test_cli import run
+    from tests.corpus import write_corpus
+
+    write_corpus(tmp_path / "news")
+    feed = internal.add(
+        "/feed.rss", rss("Intranet", [{"title": "Payroll", "link": internal.url("/internal")}]),
+        content_type="application/rss+xml",
+    )  # fmt: skip
+    config = tmp_path / "newsbot.toml"
+    config.write_text(
+        f'[index]\npath = "idx"\n\n[[sources]]\npath = "news"\n\n[[sources]]\nfeed = "{feed}"\n\n'
+        '[fetch]\nallow_ports = ["1024-65535"]\n',
+        encoding="utf-8",
+    )
+    reindexed = run("reindex", "--config", str(config))
+    sources = run("sources", "--config", str(config))
+    assert reindexed.returncode == 0, reindexed.stderr
+    line = f"{feed}: refused: 127.0.0.1, a loopback address, is not fetched; to fetch it, list 127.0.0.1 in [fetch] allow_private"
+    assert line in reindexed.stdout
+    assert "last error: refused: 127.0.0.1, a loopback address" in sources.stdout
+    assert internal.requests == []
+
+    config.write_text(config.read_text() + 'allow_private = ["127.0.0.1"]\nhost_delay = 0\n')
+    allowed = run("reindex", "--config", str(config))
+    assert allowed.returncode == 0 and "Problems" not in allowed.stdout, allowed.stdout
+    assert internal.hits("/internal")
