@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
@@ -228,7 +229,9 @@ class Fetcher:
                         "refused": True,
                     }
                 )
-            hop = await self._request(current, destination.host, headers, accept, max_bytes)
+            hop = await self._request(
+                _Request(current, destination.host, headers, accept, max_bytes)
+            )
             if hop.error or hop.status not in _REDIRECTS or not hop.location:
                 return hop.model_copy(update={"url": url})
             current = urljoin(current, hop.location)
@@ -242,17 +245,10 @@ class Fetcher:
             }
         )
 
-    async def _request(
-        self,
-        url: str,
-        host: str,
-        headers: dict[str, str],
-        accept: Collection[str] | None,
-        max_bytes: int | None,
-    ) -> _Hop:
+    async def _request(self, request: _Request) -> _Hop:
         """One request, retried when a 429 or 503 says when to come back."""
         for attempt in range(_RETRIES + 1):
-            hop = await self._one_request(url, host, headers, accept, max_bytes)
+            hop = await self._one_request(request)
             if hop.status not in _RETRY_STATUSES:
                 return hop
             wait = retry_after_seconds(hop.retry_after)
@@ -261,28 +257,21 @@ class Fetcher:
             if attempt == _RETRIES or wait > self.config.max_retry_after:
                 hop.error = f"{hop.error}; the server asked to retry after {wait:.0f} s"
                 return hop
-            self._hold(host, wait)  # every request to this host waits, not only this one
+            self._hold(request.host, wait)  # every request to this host waits, not only this one
         return hop
 
-    async def _one_request(
-        self,
-        url: str,
-        host: str,
-        headers: dict[str, str],
-        accept: Collection[str] | None,
-        max_bytes: int | None,
-    ) -> _Hop:
-        hop = _Hop(url=url, final_url=url)
+    async def _one_request(self, request: _Request) -> _Hop:
+        hop = _Hop(url=request.url, final_url=request.url)
         limit = self.config.request_timeout
-        async with self._hosts[host]:
-            await self._polite_wait(host)
+        async with self._hosts[request.host]:
+            await self._polite_wait(request.host)
             async with self._overall:
                 # The read timeout restarts with every byte; only this deadline caps a server
                 # that drips its answer one byte at a time.
                 deadline = asyncio.timeout(limit)
                 try:
                     async with deadline:
-                        return await self._get(url, headers, accept, max_bytes)
+                        return await self._get(request)
                 except TimeoutError:
                     hop.error = (
                         f"no complete answer within {limit:g} s ([fetch] request_timeout)"
@@ -335,16 +324,13 @@ class Fetcher:
                 self._crawl_delay[host] = min(delay, MAX_CRAWL_DELAY)
             return rules
 
-    async def _get(
-        self,
-        url: str,
-        headers: dict[str, str],
-        accept: Collection[str] | None,
-        max_bytes: int | None,
-    ) -> _Hop:
+    async def _get(self, request: _Request) -> _Hop:
         assert self._session is not None, "use Fetcher as an async context manager"
-        limit = max_bytes or self.config.max_bytes
-        async with self._session.get(url, headers=headers, allow_redirects=False) as response:
+        url, accept = request.url, request.accept
+        limit = request.max_bytes or self.config.max_bytes
+        async with self._session.get(
+            url, headers=request.headers, allow_redirects=False
+        ) as response:
             hop = _Hop(
                 url=url,
                 final_url=url,
@@ -380,6 +366,15 @@ class Fetcher:
             if not hop.body.strip():
                 hop.error = "empty response body"
             return hop
+
+
+@dataclass(frozen=True)
+class _Request:
+    url: str
+    host: str
+    headers: dict[str, str]
+    accept: Collection[str] | None
+    max_bytes: int | None
 
 
 class _Hop(FetchResult):
