@@ -202,11 +202,11 @@ async def _collect_remote(
         """One source, cut off at the refresh's deadline; what it stored by then is kept."""
         state = store.fetch_state(source.location)
         wait = backoff_until(state, fetch)
-        if wait is not None:
+        if state is not None and wait is not None:
             tally.fail(
                 source.location,
-                f"skipped after {state.consecutive_failures} failures in a row "  # type: ignore[union-attr]
-                f"(last: {state.last_error}); next try after {wait:%Y-%m-%d %H:%M} UTC",  # type: ignore[union-attr]
+                f"skipped after {state.consecutive_failures} failures in a row "
+                f"(last: {state.last_error}); next try after {wait:%Y-%m-%d %H:%M} UTC",
             )
             return
         try:
