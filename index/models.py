@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -85,8 +86,31 @@ class AnswerSentence(BaseModel):
         return self.text[self.start : self.end]
 
 
+class Refusal(StrEnum):
+    """Why there is no answer; each front end words it."""
+
+    FILTERED = "filtered"  # the filters (since, source) left no article to search
+    NOT_ENGLISH = "not_english"  # the question is in a language the index does not hold
+    CHITCHAT = "chitchat"  # a greeting or a thank-you, not a question about the news
+    NOT_COVERED = "not_covered"  # the indexed news does not answer it
+
+
+class BriefItem(BaseModel):
+    """One article of a brief: the article and its sentence most relevant to the topic."""
+
+    hit: Hit
+    sentence: str
+
+
+class Correction(BaseModel):
+    """A word of the question read as another: "teslla" read as "Tesla"."""
+
+    typed: str
+    read: str
+
+
 class Answer(BaseModel):
-    """What the bot says for one question."""
+    """What the bot says for one question: a fact, a brief, or a refusal with its reason."""
 
     question: str
     sentence: AnswerSentence | None = Field(
@@ -98,6 +122,24 @@ class Answer(BaseModel):
     asked: datetime | None = Field(
         default=None, description="when it was asked; later news was not used"
     )
+    items: list[BriefItem] = Field(default_factory=list, description="a brief's articles")
+    topic: str | None = Field(default=None, description="a brief's topic ('' = all the news)")
+    refusal: Refusal | None = None
+    detail: str | None = Field(default=None, description="what the refusal is about, in words")
+    nearest: list[ArticleMeta] = Field(
+        default_factory=list, description="closest headlines when the news does not cover it"
+    )
+    corrections: list[Correction] = Field(default_factory=list)
+    read_as: str | None = Field(default=None, description="a follow-up, as it was understood")
+    context: str | None = Field(
+        default=None, description="the sentence after the answer, when the answer runs into it"
+    )
+
+    @property
+    def kind(self) -> str:
+        if self.sentence is not None:
+            return "fact"
+        return "brief" if self.items else "refusal"
 
     @property
     def found(self) -> bool:
@@ -132,9 +174,18 @@ class Answer(BaseModel):
                 "highlight": self.sentence.highlight,
                 **_citation(article),
             }
+        if answer is not None and self.context:
+            answer["context"] = self.context
         return {
             "question": self.question,
+            "kind": self.kind,
             "answer": answer,
+            "items": [{**_citation(i.hit.article), "sentence": i.sentence} for i in self.items],
+            "refusal": self.refusal.value if self.refusal else None,
+            "detail": self.detail,
+            "nearest": [_citation(a) for a in self.nearest],
+            "corrections": [c.model_dump() for c in self.corrections],
+            "read_as": self.read_as,
             "passages": [
                 {**_citation(h.article), "text": h.text, "score": round(h.score, 6)}
                 for h in self.passages

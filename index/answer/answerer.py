@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -18,9 +19,19 @@ from index.answer.spans import (
     question_focus,
     question_type,
 )
+from index.answer.understanding import Conversation, Intent, read_question
 from index.ingest.clean import outlet_key
-from index.models import Answer, AnswerSentence, Hit
+from index.models import (
+    Answer,
+    AnswerSentence,
+    ArticleMeta,
+    BriefItem,
+    Correction,
+    Hit,
+    Refusal,
+)
 from index.search import snapshot as snapshots
+from index.search.query import Concept, Query, build_query
 from index.search.searcher import SearchConfig, Searcher, SearchFilters
 
 # How a sentence's score is made (measured on ../shared/eval, see docs/quality.md): its share of
@@ -39,6 +50,34 @@ ECHO_NEW_TERMS = 2
 ECHO_PENALTY = 1.0  # an echo is shown only when no other sentence holds a question word
 # A passage must hold at least this many of the question's words (all of them, if it has fewer).
 MIN_MATCHED_TERMS = 2
+# "Who is Nvidia's chief executive?": a sentence where Nvidia only owns something else ("Nvidia's
+# H100 chips") and the article is not about Nvidia answers about someone else's chief executive.
+OWNER_PENALTY = 0.3
+_OWNER = re.compile(r"\b([A-Z][\w&.-]*(?:\s+[A-Z][\w&.-]*)*)(?:'s|’s|')\s+(\w+)")
+# Another form of a question's word is searched only when fewer than this share of passages hold
+# it: "said" is in most of them.
+COMMON_SHARE = 0.05
+# A brief lists this many articles, newest first, from this many of the best matches.
+BRIEF_ITEMS = 5
+BRIEF_POOL = 30
+NEAREST_HEADLINES = 3
+# Why and how questions: a sentence that gives no reason may hand over to the next one that does.
+_REASON = re.compile(
+    r"\b(because|since|so that|due to|as a result|in order to|after|amid|to (?:build|make|help|"
+    r"keep|meet|train|cut|avoid|reach)|over (?:\w+ ){0,2}(?:risks?|concerns?|fears?|worries|"
+    r"allegations?|claims?|problems?|issues?|defects?|safety))\b",
+    re.IGNORECASE,
+)
+_WHY = re.compile(r"^\s*(why|how come|what (?:is|was) the reason|for what reason)\b", re.I)
+_YES_NO = re.compile(
+    r"^\s*(is|are|was|were|do|does|did|will|would|can|could|has|have|had|should)\b", re.I
+)
+# "What did Zuckerberg say?": the whole sentence is the answer; no part of it is "the" answer.
+_SAYING = re.compile(
+    r"^\s*what (?:did|does|do|has|have|will)\b.*\b(?:say|said|tell|announce|claim|write|post|think)\b\W*$",
+    re.I,
+)
+REASON_BONUS = 0.3  # a sentence that gives a reason, for a why question
 
 
 class AnswerConfig(BaseModel):
@@ -73,6 +112,7 @@ class Answerer:
         doc_freq = np.diff(snapshot.postings.offsets)
         # A positive IDF whatever the BM25 variant: it only weighs question words against each other.
         self._idf = np.log((n_docs + 1) / np.maximum(doc_freq, 1))
+        self._doc_freq = doc_freq
         self._unknown_idf = math.log(n_docs + 1) + 1.0
 
     @classmethod
@@ -85,28 +125,173 @@ class Answerer:
         """An answerer over the live snapshot of the index at ``index_path``."""
         return cls(Searcher(snapshots.load(index_path), search), config)
 
-    def answer(self, question: str, filters: SearchFilters | None = None) -> Answer:
+    def answer(
+        self,
+        question: str,
+        filters: SearchFilters | None = None,
+        conversation: Conversation | None = None,
+    ) -> Answer:
+        """A fact, a brief or a refusal with its reason, for ``question`` as people type it."""
         question = clean_question(question, self.config.max_question_chars)
         snapshot = self.searcher.snapshot
-        hits = self.searcher.search(question, self.config.passages, filters)
-        weights = self._weights(self.searcher.query_terms(question))
-        sentence_support, sentence = self._best_sentence(question, hits, weights)
-        support = self._support(sentence_support, hits[0], weights) if hits else 0.0
-        return Answer(
+        reading = read_question(question, conversation)
+        if filters is None:
+            filters = reading.filters
+        base = Answer(
             question=question,
-            sentence=sentence if support > self.config.min_coverage else None,
-            passages=hits,
             indexed_at=snapshot.manifest.created_at,
             articles=snapshot.manifest.counts.articles,
             asked=filters.asked if filters else None,
+            read_as=reading.query if reading.followup else None,
+        )
+        if reading.intent is Intent.CHITCHAT:
+            return base.model_copy(update={"refusal": Refusal.CHITCHAT})
+        query = self.query(reading.query)
+        if reading.intent is Intent.FOREIGN and not self._knows(query):
+            return base.model_copy(update={"refusal": Refusal.NOT_ENGLISH})
+        problem = self.searcher.filter_problem(filters)
+        if problem:
+            return base.model_copy(update={"refusal": Refusal.FILTERED, "detail": problem})
+        base = base.model_copy(update={"corrections": self._corrections(query)})
+        if reading.intent is Intent.BRIEF:
+            return self._brief(base, reading.topic, query, filters)
+        if not query.concepts:
+            self.searcher.query_terms(reading.query)  # raises the "no words to search" error
+        hits = self.searcher.search_terms(
+            self._retrieval_terms(query), self.config.passages, filters
+        )
+        weights = self._weights(query)
+        sentence_support, sentence = self._best_sentence(reading.query, hits, query, weights)
+        support = self._support(sentence_support, hits[0], weights) if hits else 0.0
+        if sentence is None or support <= self.config.min_coverage:
+            return base.model_copy(
+                update={
+                    "passages": hits,
+                    "refusal": Refusal.NOT_COVERED,
+                    "nearest": self._nearest(hits),
+                }
+            )
+        return base.model_copy(
+            update={
+                "sentence": sentence,
+                "passages": hits,
+                "context": self._context(reading.query, sentence),
+            }
         )
 
-    def _weights(self, terms: list[str]) -> dict[str, float]:
+    def query(self, text: str) -> Query:
+        snapshot = self.searcher.snapshot
+        return build_query(text, snapshot.analyzer, snapshot.vocab, self._doc_freq)
+
+    def _retrieval_terms(self, query: Query) -> list[str]:
+        """The typed words, and of their other forms only those rare enough to find something:
+        "said", in nearly every article, would only shuffle the ranking."""
+        n_docs = max(len(self._doc_freq), 1) and self.searcher.snapshot.postings.n_docs
         vocab = self.searcher.snapshot.vocab
-        return {t: float(self._idf[vocab[t]]) if t in vocab else self._unknown_idf for t in terms}
+        terms = []
+        for concept in query.concepts:
+            first, *others = concept.alternatives
+            terms += first
+            terms += [
+                t
+                for alt in others
+                for t in alt
+                if t in vocab and self._doc_freq[vocab[t]] <= COMMON_SHARE * n_docs
+            ]
+        return terms
+
+    def _knows(self, query: Query) -> bool:
+        """Does the index hold most of these words? (a question in the index's own language)"""
+        vocab = self.searcher.snapshot.vocab
+        known = [c for c in query.concepts if any(t in vocab for t in c.terms)]
+        return (
+            bool(query.concepts)
+            and len(known) >= 0.75 * len(query.concepts)
+            and not query.corrections
+        )
+
+    def _corrections(self, query: Query) -> list[Correction]:
+        return [Correction(typed=c.typed, read=c.read) for c in query.corrections]
+
+    def _brief(
+        self, base: Answer, topic: str, query: Query, filters: SearchFilters | None
+    ) -> Answer:
+        """The newest articles about ``topic`` (all the news when it is ''), one sentence each."""
+        if not topic or not query.concepts:
+            hits = self.searcher.newest(BRIEF_ITEMS, filters)
+            items = [BriefItem(hit=h, sentence=_lead(h)) for h in hits]
+            return base.model_copy(update={"items": items, "topic": "", "passages": hits})
+        analyzer = self.searcher.snapshot.analyzer
+        hits = self.searcher.search_terms(query.terms, BRIEF_POOL, filters)
+        need = max(1, math.ceil(len(query.concepts) / 2))
+        chosen: dict[str, BriefItem] = {}
+        for hit in hits:
+            if hit.article.id in chosen:
+                continue
+            held = set(analyzer.terms(f"{hit.article.title}\n{hit.text}"))
+            if sum(c.held_by(held) for c in query.concepts) < need:
+                continue
+            chosen[hit.article.id] = BriefItem(hit=hit, sentence=self._topic_sentence(hit, query))
+        if not chosen:
+            return base.model_copy(
+                update={
+                    "refusal": Refusal.NOT_COVERED,
+                    "nearest": self._nearest(hits),
+                    "topic": topic,
+                }
+            )
+        newest = sorted(
+            chosen.values(),
+            key=lambda i: i.hit.article.published.timestamp() if i.hit.article.published else 0,
+            reverse=True,
+        )[:BRIEF_ITEMS]
+        return base.model_copy(
+            update={"items": newest, "topic": topic, "passages": [i.hit for i in newest]}
+        )
+
+    def _topic_sentence(self, hit: Hit, query: Query) -> str:
+        analyzer = self.searcher.snapshot.analyzer
+        sentences = split_sentences(hit.text) or [hit.text]
+        return max(
+            sentences,
+            key=lambda s: sum(c.held_by(set(analyzer.terms(s))) for c in query.concepts),
+        )
+
+    def _nearest(self, hits: list[Hit]) -> list[ArticleMeta]:
+        seen: dict[str, ArticleMeta] = {}
+        for hit in hits:
+            seen.setdefault(hit.article.id, hit.article)
+        return list(seen.values())[:NEAREST_HEADLINES]
+
+    def _context(self, question: str, sentence: AnswerSentence) -> str | None:
+        """For why and how questions, the next sentence when it gives the reason this one lacks."""
+        if not _WHY.match(question) or _REASON.search(sentence.text):
+            return None
+        following = split_sentences(sentence.hit.text)
+        for i, text in enumerate(following[:-1]):
+            if text == sentence.text and _REASON.search(following[i + 1]):
+                return following[i + 1]
+        return None
+
+    def _weights(self, query: Query) -> dict[Concept, float]:
+        """A concept weighs as the word typed, when the index knows it; otherwise as its most
+        common known alternative, the easiest way a sentence holds it."""
+        vocab = self.searcher.snapshot.vocab
+        weights: dict[Concept, float] = {}
+        for concept in query.concepts:
+            known = [
+                sum(float(self._idf[vocab[t]]) for t in alt) / len(alt)
+                for alt in concept.alternatives
+                if all(t in vocab for t in alt)
+            ]
+            typed_known = all(t in vocab for t in concept.alternatives[0])
+            weights[concept] = (
+                known[0] if typed_known else min(known) if known else self._unknown_idf
+            )
+        return weights
 
     def _best_sentence(
-        self, question: str, hits: list[Hit], weights: dict[str, float]
+        self, question: str, hits: list[Hit], query: Query, weights: dict[Concept, float]
     ) -> tuple[float, AnswerSentence | None]:
         """The best answering sentence, and how much of the question it supports (0 to 1).
 
@@ -115,13 +300,16 @@ class Answerer:
         """
         analyzer = self.searcher.snapshot.analyzer
         kind = question_type(question)
+        why = bool(_WHY.match(question))
+        no_span = (bool(_YES_NO.match(question)) or bool(_SAYING.match(question))) and not why
         focus = question_focus(question, analyzer)
-        asked = set(weights)
+        asked = {t for c in weights for t in c.terms}
         # The asking part (the last sentence, less relative clauses) says what is wanted. The
         # scene set before it, and asides like ", who changed his name to Ye,", are repeated by
         # many sentences on the topic that do not answer.
         ask_terms = set(analyzer.terms(asking_part(question)))
-        emphasis = {t: w * (ASK_WEIGHT if t in ask_terms else 1.0) for t, w in weights.items()}
+        emphasis = {c: w * (ASK_WEIGHT if c.terms & ask_terms else 1.0) for c, w in weights.items()}
+        owner = _owner(question, analyzer)
         common = common_words("\n".join(hit.text for hit in hits))
         best: tuple[float, float, AnswerSentence] | None = None
         for rank, hit in self._candidate_passages(hits):
@@ -129,11 +317,19 @@ class Answerer:
             outlet = set(analyzer.terms(outlet_key(hit.article.source)))
             for index, (penalty, sentence) in enumerate(self._sentences(hit)):
                 terms = set(analyzer.terms(sentence))
-                if not terms & asked:
+                # A reason often names none of the question's words ("…because it now wants to
+                # build general intelligence"): under a headline that does, it may still answer.
+                reason = why and _REASON.search(sentence) and title_terms & asked
+                if not terms & asked and not reason:
                     continue
-                span = find_span(
-                    sentence, asked, kind, analyzer, exclude=outlet, common=common, focus=focus
-                )
+                if no_span:
+                    span = None
+                elif why:
+                    span = _reason_span(sentence)
+                else:
+                    span = find_span(
+                        sentence, asked, kind, analyzer, exclude=outlet, common=common, focus=focus
+                    )
                 score = (
                     _share(emphasis, terms, title_terms)
                     - penalty
@@ -144,12 +340,17 @@ class Answerer:
                     # It restates the question (a quiz page, a lead that echoes the premise)
                     # and adds nothing that could answer it: the last resort, not the answer.
                     score -= ECHO_PENALTY
-                if span is not None:
+                if why:
+                    score += REASON_BONUS if span is not None else -REASON_BONUS
+                elif span is not None:
                     score += NAME_BONUS if kind is QuestionType.THING else TYPED_BONUS
                     if focus & set(analyzer.terms(sentence[span[0] : span[1]])):
                         score += FOCUS_BONUS
+                if owner and not _bonded(owner, sentence, title_terms, asked, analyzer):
+                    score -= OWNER_PENALTY
                 if best is None or score > best[0]:
-                    start, end = span if span else (0, len(sentence))
+                    # No span: a yes/no question is answered by the evidence, never by a guess.
+                    start, end = span if span else (0, 0 if no_span else len(sentence))
                     best = (
                         score,
                         _share(weights, terms, title_terms),
@@ -157,15 +358,15 @@ class Answerer:
                     )
         return (best[1], best[2]) if best else (0.0, None)
 
-    def _support(self, sentence_support: float, top: Hit, weights: dict[str, float]) -> float:
+    def _support(self, sentence_support: float, top: Hit, weights: dict[Concept, float]) -> float:
         """Mean of the sentence's and the top passage's share of the question's weight, or 0 when
         the passage holds too few question words: "the capital of Mars" is not answered by a
         passage about Mars alone."""
         present = set(self.searcher.snapshot.analyzer.terms(f"{top.article.title}\n{top.text}"))
-        matched = present & weights.keys()
+        matched = [c for c in weights if c.held_by(present)]
         if len(matched) < min(len(weights), MIN_MATCHED_TERMS):
             return 0.0
-        passage_support = sum(weights[t] for t in matched) / (sum(weights.values()) or 1.0)
+        passage_support = sum(weights[c] for c in matched) / (sum(weights.values()) or 1.0)
         return (sentence_support + passage_support) / 2
 
     @staticmethod
@@ -188,8 +389,55 @@ class Answerer:
         ]
 
 
-def _share(weights: dict[str, float], terms: set[str], title_terms: set[str]) -> float:
+def _share(weights: dict[Concept, float], terms: set[str], title_terms: set[str]) -> float:
     """The share of the question's weight a sentence holds. Words of its article's title count
     for half: the sentence is read under its headline."""
-    held = sum(w if t in terms else w / 2 if t in title_terms else 0 for t, w in weights.items())
+    held = sum(
+        w if c.held_by(terms) else w / 2 if c.held_by(title_terms | terms) else 0
+        for c, w in weights.items()
+    )
     return held / (sum(weights.values()) or 1.0)
+
+
+def _owner(question: str, analyzer: object) -> tuple[set[str], set[str]] | None:
+    """For "Who is Nvidia's chief executive?": the owner's terms and the owned word's terms."""
+    match = _OWNER.search(question)
+    if match is None:
+        return None
+    owner = set(analyzer.terms(match.group(1)))  # type: ignore[attr-defined]
+    owned = set(analyzer.terms(match.group(2)))  # type: ignore[attr-defined]
+    return (owner, owned) if owner and owned else None
+
+
+def _bonded(
+    owner: tuple[set[str], set[str]],
+    sentence: str,
+    title_terms: set[str],
+    asked: set[str],
+    analyzer: object,
+) -> bool:
+    """Is the sentence about the owner's thing: the article is about the owner, or the owner
+    stands right by a word of the question ("Nvidia's chief executive", "chief executive of
+    Nvidia")?"""
+    owners, _owned = owner
+    if owners <= title_terms:
+        return True
+    words = analyzer.terms(sentence)  # type: ignore[attr-defined]
+    others = asked - owners
+    for i, word in enumerate(words):
+        if word in owners and others & set(words[max(0, i - 3) : i + 4]):
+            return True
+    return False
+
+
+def _reason_span(sentence: str) -> tuple[int, int] | None:
+    """From the word that gives the reason ("because…", "to build…") to the end of the sentence."""
+    match = _REASON.search(sentence)
+    if match is None:
+        return None
+    return match.start(), len(sentence.rstrip(" ."))
+
+
+def _lead(hit: Hit) -> str:
+    sentences = split_sentences(hit.text)
+    return sentences[0] if sentences else hit.text

@@ -66,9 +66,15 @@ class Searcher:
         self, question: str, limit: int = 10, filters: SearchFilters | None = None
     ) -> list[Hit]:
         """Best passages first; an article's second passage comes only after every article's first."""
+        return self.search_terms(self.query_terms(question), limit, filters)
+
+    def search_terms(
+        self, terms: list[str], limit: int = 10, filters: SearchFilters | None = None
+    ) -> list[Hit]:
+        """``search`` for terms already analyzed (and mended, see ``query.build_query``)."""
         filters = filters or SearchFilters()
         vocab = self.snapshot.vocab
-        term_ids = [i for t in self.query_terms(question) if (i := vocab.get(t)) is not None]
+        term_ids = [i for t in dict.fromkeys(terms) if (i := vocab.get(t)) is not None]
         if not term_ids:
             return []
         # Enough candidates that one passage per article still fills the page.
@@ -82,6 +88,46 @@ class Searcher:
         )
         picked = _one_per_article_first(ranked, self.snapshot.passage_article, limit)
         return [self._hit(int(ranked[i]), float(scores[i])) for i in picked]
+
+    def filter_problem(self, filters: SearchFilters | None) -> str | None:
+        """Why the filters leave no article to search, in words, or None when some are left."""
+        if filters is None or (filters.since is None and not filters.source):
+            return None
+        snap = self.snapshot
+        published = snap.article_published
+        before = np.ones(len(published), dtype=bool)
+        if filters.asked is not None:
+            before = ~(published >= _end_of_day(filters.asked))
+        from_source = self._source_articles(filters.source) if filters.source else before
+        if filters.source and not (from_source & before).any():
+            return f"No articles from {filters.source} in the index."
+        if filters.since is not None:
+            recent = published >= filters.since.timestamp()
+            if not (recent & before & from_source).any():
+                dated = published[before & from_source]
+                dated = dated[~np.isnan(dated)]
+                newest = (
+                    datetime.fromtimestamp(float(dated.max()), UTC).date().isoformat()
+                    if len(dated)
+                    else "undated"
+                )
+                where = f" from {filters.source}" if filters.source else ""
+                return (
+                    f"Nothing{where} newer than {filters.since:%Y-%m-%d}; "
+                    f"the newest article{where} is from {newest}."
+                )
+        return None
+
+    def newest(self, limit: int, filters: SearchFilters | None = None) -> list[Hit]:
+        """The first passage of each of the newest articles the filters allow, newest first."""
+        snap = self.snapshot
+        n_articles = len(snap.article_published)
+        allowed = self._allowed(filters or SearchFilters())
+        firsts = np.searchsorted(snap.passage_article, np.arange(n_articles))
+        keep = allowed(firsts) if allowed is not None else np.ones(n_articles, dtype=bool)
+        published = np.where(np.isnan(snap.article_published), -np.inf, snap.article_published)
+        order = [int(a) for a in np.argsort(-published, kind="stable") if keep[a]]
+        return [self._hit(int(firsts[a]), 0.0) for a in order[:limit]]
 
     def _allowed(self, filters: SearchFilters) -> DocMask | None:
         if filters.asked is None and filters.since is None and not filters.source:

@@ -62,7 +62,8 @@ def test_ask_json_has_the_documented_shape(tmp_path: Path) -> None:
     result = run("ask", QUESTION, "--json")
     assert result.returncode == 0, result.stderr
     record = json.loads(result.stdout)
-    assert set(record) == {"question", "answer", "passages"}
+    assert {"question", "kind", "answer", "items", "refusal", "detail", "passages"} <= set(record)
+    assert record["kind"] == "fact" and record["refusal"] is None
     assert set(record["answer"]) == {"text", "highlight", "url", "title", "source", "published"}
     assert "600,000" in record["answer"]["highlight"]
     assert record["answer"]["published"] == "2024-01-19"

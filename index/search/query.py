@@ -1,0 +1,181 @@
+"""A question's words as the index knows them: concepts with alternatives, typos and plurals mended.
+
+People type "gpus", "teslla", "CEO" or "ECB" where articles say "GPUs", "Tesla", "chief executive"
+and "European Central Bank". Each word of a question becomes a ``Concept``: one or more
+alternatives, each a group of index terms that must all be present to count as that word. An
+alternative comes from
+
+- the word itself, when the index holds it;
+- the index's own vocabulary, when it does not: a plural ("gpus" -> "gpu") or one typo away
+  ("teslla" -> "tesla", the most common such term), reported as a ``Correction``;
+- an irregular verb's other forms ("say" also finds "said");
+- an alias: the maintained table below, and acronyms the articles define themselves
+  ("European Central Bank (ECB)"), in both directions.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Mapping, Sequence
+
+from pydantic import BaseModel, ConfigDict
+
+from index.search.analyzer import Analyzer
+from index.search.inflections import other_forms
+
+_WORD = re.compile(r"\w+(?:[.,'’\-]\w+)*")
+# Typos are mended only in words this long: shorter ones have too many neighbours.
+MIN_TYPO_LENGTH = 5
+_LETTERS = string.ascii_lowercase
+
+# Common abbreviations news readers type and articles spell out (or the other way round).
+ALIASES: dict[str, tuple[str, ...]] = {
+    "ceo": ("chief executive", "chief executive officer"),
+    "cfo": ("chief financial officer",),
+    "coo": ("chief operating officer",),
+    "cto": ("chief technology officer",),
+    "usa": ("united states",),
+    "uk": ("united kingdom", "britain"),
+    "eu": ("european union",),
+    "un": ("united nations",),
+    "ai": ("artificial intelligence",),
+    "agi": ("general intelligence", "artificial general intelligence"),
+    "vr": ("virtual reality",),
+    "ev": ("electric vehicle",),
+    "evs": ("electric vehicles",),
+    "gdp": ("gross domestic product",),
+    "nyc": ("new york city",),
+    "fed": ("federal reserve",),
+    "ipo": ("initial public offering",),
+    "gpu": ("graphics processing unit",),
+    "who": ("world health organization",),  # only as an upper-case "WHO", see below
+}
+# Alias keys that are also ordinary words: they are aliases only when typed in capitals. ("US" is
+# not here: "us" is a stopword, and spelling it out as "United States" cost answers on rtqa-dev,
+# where articles write "US".)
+_CAPITALS_ONLY = frozenset({"who", "fed", "un"})
+
+
+class Concept(BaseModel):
+    """One word of the question, and the groups of index terms that stand for it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    word: str
+    alternatives: tuple[tuple[str, ...], ...]
+
+    @property
+    def terms(self) -> set[str]:
+        return {t for alt in self.alternatives for t in alt}
+
+    def held_by(self, terms: set[str]) -> bool:
+        return any(all(t in terms for t in alt) for alt in self.alternatives)
+
+
+class Correction(BaseModel):
+    """A word of the question read as another: "teslla" read as "tesla"."""
+
+    model_config = ConfigDict(frozen=True)
+
+    typed: str
+    read: str
+
+
+class Query(BaseModel):
+    concepts: list[Concept]
+    corrections: list[Correction] = []
+
+    @property
+    def terms(self) -> list[str]:
+        """Every index term of every alternative, for retrieval."""
+        return list(dict.fromkeys(t for c in self.concepts for alt in c.alternatives for t in alt))
+
+
+def build_query(
+    text: str,
+    analyzer: Analyzer,
+    vocab: Mapping[str, int],
+    doc_freq: Sequence[int] | None = None,
+    aliases: Mapping[str, Sequence[str]] | None = None,
+) -> Query:
+    """The concepts of ``text``, mended against ``vocab`` (with ``doc_freq`` to pick typo fixes)."""
+    learned = aliases or {}
+    concepts: list[Concept] = []
+    corrections: list[Correction] = []
+    for match in _WORD.finditer(text):
+        word = match.group()
+        for term in analyzer.terms(word):
+            alternatives = [(term,)]
+            if term not in vocab and not any(ch.isdigit() for ch in term):
+                fixed = _mend(term, vocab, doc_freq)
+                if fixed is not None:
+                    alternatives = [(fixed,)]
+                    if fixed != term.removesuffix("s"):
+                        corrections.append(Correction(typed=word, read=fixed))
+            key = word.lower().replace(".", "")
+            expansions = [*other_forms(key), *learned.get(key, ())]
+            if key in ALIASES and (key not in _CAPITALS_ONLY or word.replace(".", "").isupper()):
+                expansions += ALIASES[key]
+            for expansion in expansions:
+                terms = tuple(analyzer.terms(expansion))
+                if terms and terms not in alternatives:
+                    alternatives.append(terms)
+            concepts.append(Concept(word=word, alternatives=tuple(alternatives)))
+    return Query(concepts=_join_spelled_out(concepts, analyzer, learned), corrections=corrections)
+
+
+def _join_spelled_out(
+    concepts: list[Concept], analyzer: Analyzer, learned: Mapping[str, Sequence[str]]
+) -> list[Concept]:
+    """ "chief executive" in a question also finds "CEO": the words of an alias's long form,
+    typed in a row, become one concept whose alternatives include the short form."""
+    longs: dict[tuple[str, ...], str] = {}
+    for short, expansions in [*ALIASES.items(), *learned.items()]:
+        for expansion in expansions:
+            terms = tuple(analyzer.terms(expansion))
+            if len(terms) > 1:
+                longs.setdefault(terms, short)
+    if not longs:
+        return concepts
+    joined: list[Concept] = []
+    i = 0
+    while i < len(concepts):
+        for terms, short in sorted(longs.items(), key=lambda kv: -len(kv[0])):
+            n = len(terms)
+            window = concepts[i : i + n]
+            if len(window) == n and all(
+                (t,) in c.alternatives for t, c in zip(terms, window, strict=True)
+            ):
+                words = " ".join(c.word for c in window)
+                short_terms = tuple(analyzer.terms(short)) or (short,)
+                joined.append(Concept(word=words, alternatives=(terms, short_terms)))
+                i += n
+                break
+        else:
+            joined.append(concepts[i])
+            i += 1
+    return joined
+
+
+def _mend(term: str, vocab: Mapping[str, int], doc_freq: Sequence[int] | None) -> str | None:
+    """The index term ``term`` most likely stands for: its singular, or one edit away."""
+    if term.endswith("s") and term[:-1] in vocab:
+        return term[:-1]
+    if len(term) < MIN_TYPO_LENGTH or not term.isalpha():
+        return None
+    found = [c for c in _one_edit(term) if c in vocab]
+    if not found:
+        return None
+    if doc_freq is None:
+        return min(found)
+    return max(found, key=lambda c: (doc_freq[vocab[c]], c))
+
+
+def _one_edit(word: str) -> set[str]:
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    deletes = {a + b[1:] for a, b in splits if b}
+    swaps = {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+    replaces = {a + c + b[1:] for a, b in splits if b for c in _LETTERS}
+    inserts = {a + c + b for a, b in splits for c in _LETTERS}
+    return (deletes | swaps | replaces | inserts) - {word}
