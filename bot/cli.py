@@ -12,8 +12,9 @@ from pathlib import Path
 from bot.progress import ProgressBar, RefreshBar
 from bot.render_text import render_answer, render_health, render_report
 from bot.settings import Settings, load_settings, reindex_with
-from index.answer.answerer import Answerer
+from index.answer.answerer import Answerer, continue_conversation
 from index.answer.question import clean_question, parse_since
+from index.answer.understanding import Conversation
 from index.dates import parse_date
 from index.errors import NewsbotError, QuestionError
 from index.evaluate import (
@@ -99,24 +100,21 @@ def build_parser() -> argparse.ArgumentParser:
         "Answer a question with the sentence that answers it and its sources.",
     )
     p.add_argument("question", nargs="?", help='the question, e.g. "How many GPUs will Meta have?"')
-    p.add_argument("--json", action="store_true", help="print the answer as JSON")
-    p.add_argument(
-        "--since",
-        metavar="WHEN",
-        help="only news from then on: 7d, 24h, 2w or a date such as 2024-01-31",
-    )
-    p.add_argument(
-        "--source", metavar="OUTLET", help="only news from this outlet or site, e.g. cnn.com"
-    )
-    p.add_argument(
-        "--as-of", metavar="DATE", help="answer as if asked on DATE: later news is left out"
-    )
+    _question_options(p)
     p.add_argument(
         "--questions",
         type=Path,
         metavar="FILE.jsonl",
         help='answer every {"id", "question"} line of a file; one output line each',
     )
+    p = command(
+        "chat",
+        cmd_chat,
+        "a conversation: one question per line, follow-ups understood",
+        "Read one question per line from standard input and answer each in the light of the ones before "
+        '("and how much did that cost?"). A blank line starts a new conversation.',
+    )
+    _question_options(p)
     p = command(
         "eval",
         cmd_eval,
@@ -166,6 +164,63 @@ def cmd_sources(args: argparse.Namespace) -> int:
     return 0
 
 
+def _question_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print each answer as JSON")
+    p.add_argument(
+        "--since",
+        metavar="WHEN",
+        help="only news from then on: 7d, 24h, 2w or a date such as 2024-01-31",
+    )
+    p.add_argument(
+        "--source", metavar="OUTLET", help="only news from this outlet or site, e.g. cnn.com"
+    )
+    p.add_argument(
+        "--as-of", metavar="DATE", help="answer as if asked on DATE: later news is left out"
+    )
+
+
+def _answerer(settings: Settings, args: argparse.Namespace) -> Answerer:
+    """The answerer over the configured index, built first when there is none yet."""
+    # An index the user named with --index is theirs to build; the configured one has its sources.
+    reason = snapshots.build_needed(settings.index.path) if args.index is None else None
+    if reason:
+        print(reason, file=sys.stderr)
+        _reindex(settings)
+    return Answerer.load(settings.index.path, settings.search, settings.answer)
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config, args.index)
+    answerer = _answerer(settings, args)
+    filters = _filters(args)
+    interactive = sys.stdin.isatty()
+    conversation = Conversation()
+    if interactive:
+        print("Ask about the news; a blank line starts over, Ctrl-D ends.", file=sys.stderr)
+    while True:
+        if interactive:
+            print("> ", end="", file=sys.stderr, flush=True)
+        line = sys.stdin.readline()
+        if not line:
+            return 0
+        text = line.strip()
+        if not text:
+            conversation = Conversation()
+            if interactive:
+                print("(new conversation)", file=sys.stderr)
+            continue
+        try:
+            answer = answerer.answer(text, filters, conversation)
+        except NewsbotError as exc:
+            print(f"newsbot: {exc}", file=sys.stderr, flush=True)
+            continue
+        conversation = continue_conversation(conversation, answer, filters)
+        if args.json:
+            print(json.dumps(answer.to_record(), ensure_ascii=False), flush=True)
+        else:
+            print(render_answer(answer, color=sys.stdout.isatty()) + "\n", flush=True)
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
     if args.question is None and args.questions is None:
         raise NewsbotError(
@@ -174,12 +229,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     settings = load_settings(args.config, args.index)
     if args.question is not None:
         clean_question(args.question, settings.answer.max_question_chars)  # fail before any build
-    # An index the user named with --index is theirs to build; the configured one has its sources.
-    reason = snapshots.build_needed(settings.index.path) if args.index is None else None
-    if reason:
-        print(reason, file=sys.stderr)
-        _reindex(settings)
-    answerer = Answerer.load(settings.index.path, settings.search, settings.answer)
+    answerer = _answerer(settings, args)
     if args.questions is not None:
         for question, outcome in answer_each(
             answerer, read_questions(args.questions), _filters(args)

@@ -12,7 +12,7 @@ from bot.discord_safe import clip_escaped, inert, link_url
 from index.dates import format_date
 from index.ingest.health import SourceHealth
 from index.ingest.reindex import ProgressEvent, ReindexReport
-from index.models import Answer, Hit
+from index.models import Answer, Hit, Refusal
 from index.service import IndexStatus
 
 CONTENT_LIMIT = 2000
@@ -41,14 +41,21 @@ def clip(text: str, limit: int) -> str:
 
 
 def answer_embed(answer: Answer) -> Embed:
+    """A fact, a brief or a refusal: whichever the answer is."""
+    if answer.items:
+        return brief_embed(answer)
     if answer.sentence is None:
         return not_found_embed(answer)
     s = answer.sentence
     as_of = f"\n\n*{inert(answer.as_of())}*"
-    description = (
-        _marked(s.text[: s.start], s.highlight, s.text[s.end :], DESCRIPTION_LIMIT - len(as_of))
-        + as_of
-    )
+    notes = _notes(answer)
+    context = f" {inert(answer.context, 600)}" if answer.context else ""
+    room = DESCRIPTION_LIMIT - len(as_of) - len(notes) - len(context)
+    if s.highlight:
+        body = _marked(s.text[: s.start], s.highlight, s.text[s.end :], room)
+    else:
+        body = inert(s.text, room)  # a yes/no question: the evidence, no bold guess
+    description = notes + body + context + as_of
     sources = "\n".join(
         f"{n}. {_source_line(h)}" for n, h in enumerate(answer.sources(MAX_SOURCES), 1)
     )
@@ -62,15 +69,90 @@ def answer_embed(answer: Answer) -> Embed:
     return fit(embed)
 
 
+def brief_embed(answer: Answer) -> Embed:
+    """The newest articles on the topic, each with its most relevant sentence; no bold span."""
+    heading = f"Latest on {answer.topic}" if answer.topic else "Latest news"
+    fields = []
+    for item in answer.items:
+        value = inert(item.sentence, 450)  # with a link of at most 512, within a field's 1,024
+        url = link_url(item.hit.article.url)
+        if url:
+            value += f"\n<{url}>"
+        meta = " · ".join(
+            p
+            for p in (inert(item.hit.article.source, 80), format_date(item.hit.article.published))
+            if p
+        )
+        fields.append(
+            {
+                "name": inert(
+                    f"{item.hit.article.title or '(untitled)'}", FIELD_NAME_LIMIT - len(meta) - 3
+                )
+                + (f" · {meta}" if meta else ""),
+                "value": value,
+                "inline": False,
+            }
+        )
+    embed: Embed = {
+        "title": inert(heading, TITLE_LIMIT),
+        "color": BLUE,
+        "fields": fields,
+        "footer": {"text": _footer(answer)},
+    }
+    if answer.corrections or answer.read_as:
+        embed["description"] = _notes(answer)
+    return fit(embed)
+
+
+CHITCHAT_HINT = (
+    'Hi! Ask me about the news, for example "How many GPUs will Meta have?", '
+    'or "what\'s new?" for the latest headlines.'
+)
+NOT_ENGLISH = (
+    "I can only answer questions in English: the indexed news is in English. Try asking in English."
+)
+
+
 def not_found_embed(answer: Answer) -> Embed:
-    return fit(
-        {
-            "title": inert(answer.question, TITLE_LIMIT),
-            "description": "The indexed news does not cover this question, so there is no answer to give.",
-            "color": GREY,
-            "footer": {"text": _footer(answer)},
-        }
-    )
+    """The refusal, worded by its reason, with the nearest headlines when the news has none."""
+    if answer.refusal is Refusal.CHITCHAT:
+        description = CHITCHAT_HINT
+    elif answer.refusal is Refusal.NOT_ENGLISH:
+        description = NOT_ENGLISH
+    elif answer.refusal is Refusal.FILTERED:
+        description = inert(answer.detail or "The filters leave no article to search.", 500)
+    else:
+        description = (
+            "The indexed news does not cover this question, so there is no answer to give."
+        )
+    embed: Embed = {
+        "title": inert(answer.question, TITLE_LIMIT),
+        "description": _notes(answer) + description,
+        "color": GREY,
+        "footer": {"text": _footer(answer)},
+    }
+    if answer.nearest:
+        embed["fields"] = [
+            {
+                "name": "Closest headlines",
+                "value": clip(
+                    "\n".join(
+                        f"{inert(a.title, 200)} · {format_date(a.published)}"
+                        for a in answer.nearest
+                    ),
+                    FIELD_VALUE_LIMIT,
+                ),
+                "inline": False,
+            }
+        ]
+    return fit(embed)
+
+
+def _notes(answer: Answer) -> str:
+    notes = [f'Read "{c.typed}" as "{c.read}".' for c in answer.corrections]
+    if answer.read_as:
+        notes.append(f"Follow-up, read as: {answer.read_as}")
+    return "".join(f"*{inert(n, 300)}*\n" for n in notes)
 
 
 def report_embed(report: ReindexReport) -> Embed:

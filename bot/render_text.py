@@ -12,24 +12,67 @@ from index.dates import format_date
 from index.ingest.clean import strip_controls as _plain
 from index.ingest.health import SourceHealth
 from index.ingest.reindex import ReindexReport
-from index.models import Answer, Hit
+from index.models import Answer, Hit, Refusal
 
 BOLD, RESET = "\033[1m", "\033[0m"
 
 
 def render_answer(answer: Answer, *, color: bool, sources: int = 3) -> str:
+    """A fact with its sources, a brief of the newest articles, or the refusal's reason."""
+    notes = _notes(answer)
+    if answer.items:
+        return "\n".join([*notes, render_brief(answer)])
     if answer.sentence is None:
-        return not_found_text(answer)
+        return "\n".join([*notes, refusal_text(answer)])
     s = answer.sentence
     before, span, after = _plain(s.text[: s.start]), _plain(s.highlight), _plain(s.text[s.end :])
     on, off = (BOLD, RESET) if color else ("**", "**")
-    marked = f"{before}{on}{span}{off}{after}"
-    lines = [marked, _plain(answer.as_of()), "", "Sources:"]
+    marked = f"{before}{on}{span}{off}{after}" if span else _plain(s.text)
+    if answer.context:
+        marked += " " + _plain(answer.context)
+    lines = [*notes, marked, _plain(answer.as_of()), "", "Sources:"]
     for number, hit in enumerate(answer.sources(sources), start=1):
         lines.append(f"  {number}. {citation(hit)}")
         if hit.article.url:
             lines.append(f"     {_plain(hit.article.url)}")
     return "\n".join(lines)
+
+
+def render_brief(answer: Answer) -> str:
+    heading = f"Latest on {answer.topic}:" if answer.topic else "Latest news:"
+    lines = [_plain(heading)]
+    for number, item in enumerate(answer.items, start=1):
+        lines.append(f"  {number}. {citation(item.hit)}")
+        lines.append(f"     {_plain(item.sentence)}")
+        if item.hit.article.url:
+            lines.append(f"     {_plain(item.hit.article.url)}")
+    return "\n".join(lines)
+
+
+CHITCHAT_HINT = (
+    'Hi! Ask me about the news, for example "How many GPUs will Meta have?", '
+    'or "what\'s new?" for the latest headlines.'
+)
+NOT_ENGLISH = (
+    "I can only answer questions in English: the indexed news is in English. Try asking in English."
+)
+
+
+def refusal_text(answer: Answer) -> str:
+    """The reason there is no answer, in the terminal's words."""
+    if answer.refusal is Refusal.CHITCHAT:
+        return CHITCHAT_HINT
+    if answer.refusal is Refusal.NOT_ENGLISH:
+        return NOT_ENGLISH
+    if answer.refusal is Refusal.FILTERED:
+        return _plain(answer.detail or "The filters leave no article to search.")
+    text = not_found_text(answer)
+    if answer.nearest:
+        text += "\nClosest headlines, if you want to rephrase:"
+        text += "".join(
+            f"\n  - {_plain(a.title)} ({format_date(a.published)})" for a in answer.nearest
+        )
+    return text
 
 
 def not_found_text(answer: Answer) -> str:
@@ -38,6 +81,13 @@ def not_found_text(answer: Answer) -> str:
         f"The indexed news does not cover this question ({answer.articles:,} articles, "
         f"last reindexed {when})."
     )
+
+
+def _notes(answer: Answer) -> list[str]:
+    notes = [f'(Read "{c.typed}" as "{c.read}".)' for c in answer.corrections]
+    if answer.read_as:
+        notes.append(f"(Follow-up, read as: {answer.read_as})")
+    return [_plain(n) for n in notes]
 
 
 def citation(hit: Hit) -> str:

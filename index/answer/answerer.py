@@ -19,7 +19,7 @@ from index.answer.spans import (
     question_focus,
     question_type,
 )
-from index.answer.understanding import Conversation, Intent, read_question
+from index.answer.understanding import Conversation, Intent, Turn, read_question, strip_wrappers
 from index.ingest.clean import outlet_key
 from index.models import (
     Answer,
@@ -387,6 +387,20 @@ class Answerer:
             for h in hits
             if article_rank[h.article.id] < self.config.sentence_from
         ]
+
+
+def continue_conversation(
+    conversation: Conversation, answer: Answer, filters: SearchFilters | None = None
+) -> Conversation:
+    """The conversation with ``answer`` as its latest turn (a greeting leaves it as it was)."""
+    if answer.refusal is Refusal.CHITCHAT:
+        return conversation
+    subject = answer.sentence.highlight if answer.sentence and answer.sentence.highlight else None
+    if answer.items:
+        subject = answer.topic or None
+    asked = strip_wrappers(answer.question)
+    question = answer.read_as or asked
+    return conversation.add(Turn(question=question, asked=asked, subject=subject, filters=filters))
 
 
 def _share(weights: dict[Concept, float], terms: set[str], title_terms: set[str]) -> float:

@@ -29,6 +29,7 @@ class Turn(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     question: str = Field(description="what was searched for, follow-ups already resolved")
+    asked: str = Field(default="", description="what was typed, wrappers removed")
     subject: str | None = Field(
         default=None, description="what the answer was about: its highlighted span, or a topic"
     )
@@ -240,11 +241,16 @@ def read_question(text: str, conversation: Conversation | None = None) -> Readin
 
 
 def _resolve_followup(text: str, previous: Turn) -> str | None:
-    """The follow-up made to stand on its own, or None when it already does."""
+    """The follow-up made to stand on its own, or None when it already does.
+
+    The context comes first and the follow-up last, so that the follow-up is "the asking part"
+    of the question (``spans.asking_part``): its words decide the kind of answer and weigh most.
+    """
     about = _WHAT_ABOUT.match(text)
     if about:
-        other = about.group("other")
-        return _swap_subject(previous.question, other)
+        base = previous.asked or previous.question
+        swapped, replaced = _swap_subject(base, about.group("other"))
+        return swapped if replaced else f"{previous.question} {swapped}"
     led = bool(_LEADS.match(text))
     body = _LEADS.sub("", text)
     names = _CAPITALISED.findall(body)
@@ -254,15 +260,20 @@ def _resolve_followup(text: str, previous: Turn) -> str | None:
         return None  # it names its own subject and does not lean on the last answer
     if names and not pronoun and not led:
         return None
-    context = " ".join(p for p in (previous.subject, previous.question) if p)
-    return f"{body.rstrip(' ?.!')} ({context})"
+    subject = f" {previous.subject.rstrip('.')}." if previous.subject else ""
+    question = previous.question.rstrip()
+    if question[-1:] not in "?.!":
+        question += "?"
+    return f"{question}{subject} {body.strip()}"
 
 
-def _swap_subject(question: str, other: str) -> str:
-    """'How many H100s did Meta buy?' + 'Microsoft' -> 'How many H100s did Microsoft buy?'."""
+def _swap_subject(question: str, other: str) -> tuple[str, bool]:
+    """'How many H100s did Meta buy?' + 'Microsoft' -> 'How many H100s did Microsoft buy?'.
+
+    Returns the question and whether a name was swapped (else ``other`` was appended)."""
     # A name, not a code such as "H100s": the subject to swap for the new one.
     names = [m for m in _CAPITALISED.finditer(question) if not any(c.isdigit() for c in m.group())]
     if names:
         first = names[0]
-        return question[: first.start()] + other + question[first.end() :]
-    return f"{question.rstrip(' ?.!')} {other}"
+        return question[: first.start()] + other + question[first.end() :], True
+    return f"{question.rstrip(' ?.!')} {other}?", False
