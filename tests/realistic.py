@@ -49,7 +49,9 @@ def judge(expect: dict[str, object], answer: Answer) -> Verdict:
     category = str(expect["category"])
     answered = answer.sentence is not None or bool(answer.items)
     if "answer" in expect:
-        said = " ".join(filter(None, [answer.sentence.text if answer.sentence else "", answer.context]))
+        said = " ".join(
+            filter(None, [answer.sentence.text if answer.sentence else "", answer.context])
+        )
         right = answer.sentence is not None and _norm(str(expect["answer"])) in _norm(said)
         return Verdict(category, right, True, not answered, answered and not right)
     if "brief" in expect:
@@ -100,9 +102,7 @@ def summary(verdicts: list[Verdict]) -> dict[str, float]:
     unanswerable = [v for v in verdicts if not v.answerable]
     shares["all"] = round(sum(v.right for v in verdicts) / len(verdicts), 3)
     shares["refused_answerable"] = round(sum(v.refused for v in answerable) / len(answerable), 3)
-    shares["confidently_wrong"] = round(
-        sum(v.confident_wrong for v in verdicts) / len(verdicts), 3
-    )
+    shares["confidently_wrong"] = round(sum(v.confident_wrong for v in verdicts) / len(verdicts), 3)
     shares["refused_unanswerable"] = round(
         sum(v.refused for v in unanswerable if v.category == "unanswerable")
         / max(1, sum(v.category == "unanswerable" for v in unanswerable)),
@@ -117,7 +117,9 @@ def main() -> None:
     counts = Counter(v.category for v in verdicts)
     print(f"{'category':<22}{'questions':>10}{'right':>8}")
     for name, value in summary(verdicts).items():
-        print(f"{name:<22}{counts.get(name, len(verdicts)) if name in counts or name == 'all' else '':>10}{value:>8.3f}")
+        print(
+            f"{name:<22}{counts.get(name, len(verdicts)) if name in counts or name == 'all' else '':>10}{value:>8.3f}"
+        )
     if "-v" in sys.argv:
         lines = QUESTIONS.read_text(encoding="utf-8").splitlines()
         for line, v in zip(lines, verdicts, strict=True):

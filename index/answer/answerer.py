@@ -31,6 +31,7 @@ from index.models import (
     Refusal,
 )
 from index.search import snapshot as snapshots
+from index.search.analyzer import Analyzer
 from index.search.query import Concept, Query, build_query
 from index.search.searcher import SearchConfig, Searcher, SearchFilters
 
@@ -54,9 +55,9 @@ MIN_MATCHED_TERMS = 2
 # H100 chips") and the article is not about Nvidia answers about someone else's chief executive.
 OWNER_PENALTY = 0.3
 _OWNER = re.compile(r"\b([A-Z][\w&.-]*(?:\s+[A-Z][\w&.-]*)*)(?:'s|’s|')\s+(\w+)")
-# Another form of a question's word is searched only when fewer than this share of passages hold
-# it: "said" is in most of them.
-COMMON_SHARE = 0.05
+MAX_SUBJECT_WORDS = 6
+# A follow-up's own words weigh this much more than the context carried over from before.
+FOLLOWUP_ASK_WEIGHT = 4.0
 # A brief lists this many articles, newest first, from this many of the best matches.
 BRIEF_ITEMS = 5
 BRIEF_POOL = 30
@@ -161,9 +162,20 @@ class Answerer:
             self._retrieval_terms(query), self.config.passages, filters
         )
         weights = self._weights(query)
-        sentence_support, sentence = self._best_sentence(reading.query, hits, query, weights)
+        sentence_support, sentence = self._best_sentence(
+            reading.query,
+            hits,
+            query,
+            weights,
+            ask_weight=FOLLOWUP_ASK_WEIGHT if reading.followup else ASK_WEIGHT,
+        )
         support = self._support(sentence_support, hits[0], weights) if hits else 0.0
-        if sentence is None or support <= self.config.min_coverage:
+        missing = (
+            None
+            if reading.followup or sentence is None
+            else _missing_name(reading.query, query, sentence, self.searcher.snapshot.analyzer)
+        )
+        if sentence is None or support <= self.config.min_coverage or missing:
             return base.model_copy(
                 update={
                     "passages": hits,
@@ -184,20 +196,17 @@ class Answerer:
         return build_query(text, snapshot.analyzer, snapshot.vocab, self._doc_freq)
 
     def _retrieval_terms(self, query: Query) -> list[str]:
-        """The typed words, and of their other forms only those rare enough to find something:
-        "said", in nearly every article, would only shuffle the ranking."""
-        n_docs = max(len(self._doc_freq), 1) and self.searcher.snapshot.postings.n_docs
+        """The words as typed; a word's other forms and aliases only when the index lacks the
+        word itself ("ECB" -> "European Central Bank"). Searching them always ("bought" beside
+        "buy", "said" beside "say") only shuffled the ranking of rtqa-dev."""
         vocab = self.searcher.snapshot.vocab
-        terms = []
+        terms: list[str] = []
         for concept in query.concepts:
-            first, *others = concept.alternatives
-            terms += first
-            terms += [
-                t
-                for alt in others
-                for t in alt
-                if t in vocab and self._doc_freq[vocab[t]] <= COMMON_SHARE * n_docs
-            ]
+            first = concept.alternatives[0]
+            if all(t in vocab for t in first):
+                terms += first
+            else:
+                terms += [t for alt in concept.alternatives for t in alt]
         return terms
 
     def _knows(self, query: Query) -> bool:
@@ -291,7 +300,12 @@ class Answerer:
         return weights
 
     def _best_sentence(
-        self, question: str, hits: list[Hit], query: Query, weights: dict[Concept, float]
+        self,
+        question: str,
+        hits: list[Hit],
+        query: Query,
+        weights: dict[Concept, float],
+        ask_weight: float = ASK_WEIGHT,
     ) -> tuple[float, AnswerSentence | None]:
         """The best answering sentence, and how much of the question it supports (0 to 1).
 
@@ -395,7 +409,9 @@ def continue_conversation(
     """The conversation with ``answer`` as its latest turn (a greeting leaves it as it was)."""
     if answer.refusal is Refusal.CHITCHAT:
         return conversation
-    subject = answer.sentence.highlight if answer.sentence and answer.sentence.highlight else None
+    highlight = answer.sentence.highlight if answer.sentence else ""
+    # A name or a figure carries over to the next question; a whole sentence would drown it.
+    subject = highlight if highlight and len(highlight.split()) <= MAX_SUBJECT_WORDS else None
     if answer.items:
         subject = answer.topic or None
     asked = strip_wrappers(answer.question)
@@ -442,6 +458,39 @@ def _bonded(
         if word in owners and others & set(words[max(0, i - 3) : i + 4]):
             return True
     return False
+
+
+# A name: a capitalised word, not an acronym ("US", "NHL") or a number ("2022"), which articles
+# often leave out or write another way (both cost right answers on rtqa-dev), nor a day or month.
+_NAMED = re.compile(r"^[A-Z][a-z][a-zA-Z'’&.-]*$")
+_CALENDAR = frozenset(
+    "monday tuesday wednesday thursday friday saturday sunday january february march april may "
+    "june july august september october november december".split()
+)
+
+
+def _missing_name(
+    text: str, query: Query, sentence: AnswerSentence, analyzer: Analyzer
+) -> str | None:
+    """A name or a number the question asks about that the answer's article does not mention:
+    "Who won the 2022 men's World Cup?" is not answered by the 2023 women's final."""
+    asking = asking_part(text)
+    held = set(analyzer.terms(f"{sentence.hit.article.title}\n{sentence.hit.text}"))
+    first = True
+    for match in re.finditer(r"[\w'’&.-]+", asking):
+        word = match.group()
+        if first:
+            first = False  # the question's first word is capitalised anyway
+            continue
+        if not _NAMED.match(word) or word.lower() in _CALENDAR:
+            continue
+        terms = set(analyzer.terms(word))
+        concept = next((c for c in query.concepts if c.word == word), None)
+        if concept is not None and not concept.held_by(held):
+            return word
+        if concept is None and terms and not terms <= held:
+            return word
+    return None
 
 
 def _reason_span(sentence: str) -> tuple[int, int] | None:

@@ -166,8 +166,8 @@ _CHITCHAT = re.compile(
 _FOREIGN = {
     "Spanish": "el la los las del al que quién quien qué cuándo cuánto cuántos cuántas dónde cómo por "
     "para una uno es son fue ganó tiene hay pero con sobre este esta",
-    "French": "le les des du au aux que qui quoi quand combien où comment pourquoi est sont une un "
-    "avec pour sur dans c'est qu'est",
+    "French": "le les des du au aux de la et que qui quoi quand combien où comment pourquoi est "
+    "sont une un avec pour sur dans c'est qu'est elle il ils nous vous",
     "German": "der die das den dem des und ist sind wer wie warum wann wieviel wo was ein eine einen "
     "mit für auf nicht hat haben",
     "Italian": "il lo gli della delle che chi cosa quando quanto quanti dove come perché è sono una "

@@ -18,8 +18,10 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict
+from spellchecker import SpellChecker
 
 from index.search.analyzer import Analyzer
 from index.search.inflections import other_forms
@@ -49,6 +51,17 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "fed": ("federal reserve",),
     "ipo": ("initial public offering",),
     "gpu": ("graphics processing unit",),
+    # Institutions news names by their initials.
+    "ecb": ("european central bank",),
+    "boe": ("bank of england",),
+    "imf": ("international monetary fund",),
+    "faa": ("federal aviation administration",),
+    "fda": ("food and drug administration",),
+    "sec": ("securities and exchange commission",),
+    "nato": ("north atlantic treaty organization",),
+    "opec": ("organization of the petroleum exporting countries",),
+    "jaxa": ("japan aerospace exploration agency",),
+    "esa": ("european space agency",),
     "who": ("world health organization",),  # only as an upper-case "WHO", see below
 }
 # Alias keys that are also ordinary words: they are aliases only when typed in capitals. ("US" is
@@ -108,7 +121,9 @@ def build_query(
         for term in analyzer.terms(word):
             alternatives = [(term,)]
             if term not in vocab and not any(ch.isdigit() for ch in term):
-                fixed = _mend(term, vocab, doc_freq)
+                fixed = _mend(word, term, analyzer, vocab, doc_freq)
+                if fixed == DROP:
+                    continue
                 if fixed is not None:
                     alternatives = [(fixed,)]
                     if fixed != term.removesuffix("s"):
@@ -158,11 +173,38 @@ def _join_spelled_out(
     return joined
 
 
-def _mend(term: str, vocab: Mapping[str, int], doc_freq: Sequence[int] | None) -> str | None:
-    """The index term ``term`` most likely stands for: its singular, or one edit away."""
+DROP = ""  # what ``_mend`` returns for a typo of a word too common to search ("hvae")
+
+
+def _mend(
+    word: str,
+    term: str,
+    analyzer: Analyzer,
+    vocab: Mapping[str, int],
+    doc_freq: Sequence[int] | None,
+) -> str | None:
+    """The index term an unknown ``term`` (typed as ``word``) most likely stands for: its
+    singular, the English word it misspells, or a name one edit away in the index's vocabulary.
+    None leaves it as typed; ``DROP`` means it was a misspelt common word such as "have"."""
     if term.endswith("s") and term[:-1] in vocab:
         return term[:-1]
-    if len(term) < MIN_TYPO_LENGTH or not term.isalpha():
+    capitalised = word[:1].isupper()
+    word = word.lower()
+    if len(word) < MIN_TYPO_LENGTH - 1 or not word.isalpha():
+        return None
+    english = _english()
+    if word in english:
+        return None  # a real word the index does not hold ("place"): not a typo
+    # A capitalised unknown word is a name the dictionary cannot know: it is never "corrected"
+    # into an English word ("Maris" is not "marks").
+    fixed = None if capitalised else english.correction(word)
+    if fixed and fixed != word:
+        terms = analyzer.terms(fixed)
+        if not terms:
+            return DROP
+        if len(terms) == 1 and terms[0] in vocab:
+            return terms[0]
+    if len(term) < MIN_TYPO_LENGTH:
         return None
     found = [c for c in _one_edit(term) if c in vocab]
     if not found:
@@ -170,6 +212,13 @@ def _mend(term: str, vocab: Mapping[str, int], doc_freq: Sequence[int] | None) -
     if doc_freq is None:
         return min(found)
     return max(found, key=lambda c: (doc_freq[vocab[c]], c))
+
+
+@lru_cache(maxsize=1)
+def _english() -> SpellChecker:
+    """English words and their frequencies (pyspellchecker's list), loaded on first need: it
+    tells a typo ("retrun") from a real word the index happens not to hold ("place")."""
+    return SpellChecker(language="en", distance=1)
 
 
 def _one_edit(word: str) -> set[str]:
