@@ -130,6 +130,9 @@ class Answer(BaseModel):
         default_factory=list, description="closest headlines when the news does not cover it"
     )
     corrections: list[Correction] = Field(default_factory=list)
+    support: float | None = Field(
+        default=None, description="how much of the question the answer holds, 0 to 1"
+    )
     read_as: str | None = Field(default=None, description="a follow-up, as it was understood")
     context: str | None = Field(
         default=None, description="the sentence after the answer, when the answer runs into it"
@@ -174,8 +177,10 @@ class Answer(BaseModel):
                 "highlight": self.sentence.highlight,
                 **_citation(article),
             }
-        if answer is not None and self.context:
-            answer["context"] = self.context
+        if answer is not None:
+            answer["support"] = self.support
+            if self.context:
+                answer["context"] = self.context
         return {
             "question": self.question,
             "kind": self.kind,

@@ -54,7 +54,9 @@ MIN_MATCHED_TERMS = 2
 # "Who is Nvidia's chief executive?": a sentence where Nvidia only owns something else ("Nvidia's
 # H100 chips") and the article is not about Nvidia answers about someone else's chief executive.
 OWNER_PENALTY = 0.3
-_OWNER = re.compile(r"\b([A-Z][\w&.-]*(?:\s+[A-Z][\w&.-]*)*)(?:'s|’s|')\s+(\w+)")
+_OWNER = re.compile(
+    r"\b([A-Z][\w&.-]*(?:\s+[A-Z][\w&.-]*)*|men|women|children|kids)(?:'s|’s)\s+(\w+)"
+)
 MAX_SUBJECT_WORDS = 6
 # A follow-up's own words weigh this much more than the context carried over from before.
 FOLLOWUP_ASK_WEIGHT = 4.0
@@ -167,7 +169,7 @@ class Answerer:
             hits,
             query,
             weights,
-            ask_weight=FOLLOWUP_ASK_WEIGHT if reading.followup else ASK_WEIGHT,
+            followup=reading.followup,
         )
         support = self._support(sentence_support, hits[0], weights) if hits else 0.0
         missing = (
@@ -186,6 +188,7 @@ class Answerer:
         return base.model_copy(
             update={
                 "sentence": sentence,
+                "support": round(support, 3),
                 "passages": hits,
                 "context": self._context(reading.query, sentence),
             }
@@ -305,7 +308,7 @@ class Answerer:
         hits: list[Hit],
         query: Query,
         weights: dict[Concept, float],
-        ask_weight: float = ASK_WEIGHT,
+        followup: bool = False,
     ) -> tuple[float, AnswerSentence | None]:
         """The best answering sentence, and how much of the question it supports (0 to 1).
 
@@ -323,53 +326,57 @@ class Answerer:
         # many sentences on the topic that do not answer.
         ask_terms = set(analyzer.terms(asking_part(question)))
         emphasis = {c: w * (ASK_WEIGHT if c.terms & ask_terms else 1.0) for c, w in weights.items()}
-        owner = _owner(question, analyzer)
+        owner = _owner(question, query)
         common = common_words("\n".join(hit.text for hit in hits))
+        # A follow-up's answer holds at least one of its own words ("captain" in "who's the
+        # captain?"), when any sentence does; the context only says where to look.
+        own = [c for c in weights if c.terms & ask_terms] if followup else []
         best: tuple[float, float, AnswerSentence] | None = None
-        for rank, hit in self._candidate_passages(hits):
+        for rank, hit, index, penalty, sentence in self._candidates(hits, own, weights):
             title_terms = set(analyzer.terms(hit.article.title))
             outlet = set(analyzer.terms(outlet_key(hit.article.source)))
-            for index, (penalty, sentence) in enumerate(self._sentences(hit)):
-                terms = set(analyzer.terms(sentence))
-                # A reason often names none of the question's words ("…because it now wants to
-                # build general intelligence"): under a headline that does, it may still answer.
-                reason = why and _REASON.search(sentence) and title_terms & asked
-                if not terms & asked and not reason:
-                    continue
-                if no_span:
-                    span = None
-                elif why:
-                    span = _reason_span(sentence)
-                else:
-                    span = find_span(
-                        sentence, asked, kind, analyzer, exclude=outlet, common=common, focus=focus
-                    )
-                score = (
-                    _share(emphasis, terms, title_terms)
-                    - penalty
-                    - RANK_PENALTY * rank
-                    - POSITION_PENALTY * (index + hit.position)
+            terms = set(analyzer.terms(sentence))
+            # A reason often names none of the question's words ("…because it now wants to
+            # build general intelligence"): under a headline that does, it may still answer.
+            reason = why and _REASON.search(sentence) and title_terms & asked
+            if not terms & asked and not reason:
+                continue
+            if no_span:
+                span = None
+            elif why:
+                span = _reason_span(sentence)
+            else:
+                span = find_span(
+                    sentence, asked, kind, analyzer, exclude=outlet, common=common, focus=focus
                 )
-                if span is None and len(terms - asked) < ECHO_NEW_TERMS:
-                    # It restates the question (a quiz page, a lead that echoes the premise)
-                    # and adds nothing that could answer it: the last resort, not the answer.
-                    score -= ECHO_PENALTY
-                if why:
-                    score += REASON_BONUS if span is not None else -REASON_BONUS
-                elif span is not None:
-                    score += NAME_BONUS if kind is QuestionType.THING else TYPED_BONUS
-                    if focus & set(analyzer.terms(sentence[span[0] : span[1]])):
-                        score += FOCUS_BONUS
-                if owner and not _bonded(owner, sentence, title_terms, asked, analyzer):
-                    score -= OWNER_PENALTY
-                if best is None or score > best[0]:
-                    # No span: a yes/no question is answered by the evidence, never by a guess.
-                    start, end = span if span else (0, 0 if no_span else len(sentence))
-                    best = (
-                        score,
-                        _share(weights, terms, title_terms),
-                        AnswerSentence(text=sentence, start=start, end=end, hit=hit),
-                    )
+            score = (
+                _share(emphasis, terms, title_terms)
+                - penalty
+                - RANK_PENALTY * rank
+                - POSITION_PENALTY * (index + hit.position)
+            )
+            if span is None and len(terms - asked) < ECHO_NEW_TERMS:
+                # It restates the question (a quiz page, a lead that echoes the premise)
+                # and adds nothing that could answer it: the last resort, not the answer.
+                score -= ECHO_PENALTY
+            if why:
+                score += REASON_BONUS if span is not None else -REASON_BONUS
+            elif span is not None:
+                score += NAME_BONUS if kind is QuestionType.THING else TYPED_BONUS
+                if focus & set(analyzer.terms(sentence[span[0] : span[1]])):
+                    score += FOCUS_BONUS
+            bonded = not owner or _bonded(owner, sentence, title_terms, asked, analyzer)
+            if not bonded:
+                score -= OWNER_PENALTY
+            if best is None or score > best[0]:
+                # No span: a yes/no question is answered by the evidence, never by a guess.
+                start, end = span if span else (0, 0 if no_span else len(sentence))
+                # About someone else's thing ("Meta's chief executive" for Nvidia's): no support.
+                best = (
+                    score,
+                    _share(weights, terms, title_terms) if bonded else 0.0,
+                    AnswerSentence(text=sentence, start=start, end=end, hit=hit),
+                )
         return (best[1], best[2]) if best else (0.0, None)
 
     def _support(self, sentence_support: float, top: Hit, weights: dict[Concept, float]) -> float:
@@ -382,6 +389,32 @@ class Answerer:
             return 0.0
         passage_support = sum(weights[c] for c in matched) / (sum(weights.values()) or 1.0)
         return (sentence_support + passage_support) / 2
+
+    def _candidates(
+        self, hits: list[Hit], own: list[Concept], weights: dict[Concept, float]
+    ) -> list[tuple[int, Hit, int, float, str]]:
+        """Every sentence of the candidate passages: (article rank, hit, index, penalty, text).
+        With ``own`` concepts, only the sentences holding one of them, if any does."""
+        every = [
+            (rank, hit, index, penalty, sentence)
+            for rank, hit in self._candidate_passages(hits)
+            for index, (penalty, sentence) in enumerate(self._sentences(hit))
+        ]
+        if not own:
+            return every
+        analyzer = self.searcher.snapshot.analyzer
+        context = [c for c in weights if c not in own]
+
+        def fits(candidate: tuple[int, Hit, int, float, str]) -> bool:
+            hit, sentence = candidate[1], candidate[4]
+            if not any(o.held_by(set(analyzer.terms(sentence))) for o in own):
+                return False
+            # ...and in an article about what came before, not any "held" anywhere.
+            article = set(analyzer.terms(f"{hit.article.title}\n{hit.text}"))
+            return not context or any(c.held_by(article) for c in context)
+
+        holding = [c for c in every if fits(c)]
+        return holding or every
 
     @staticmethod
     def _sentences(hit: Hit) -> list[tuple[float, str]]:
@@ -429,39 +462,42 @@ def _share(weights: dict[Concept, float], terms: set[str], title_terms: set[str]
     return held / (sum(weights.values()) or 1.0)
 
 
-def _owner(question: str, analyzer: object) -> tuple[set[str], set[str]] | None:
-    """For "Who is Nvidia's chief executive?": the owner's terms and the owned word's terms."""
+def _owner(question: str, query: Query) -> tuple[list[Concept], set[str]] | None:
+    """For "Who is Nvidia's chief executive?": the owner's concepts and the owned word."""
     match = _OWNER.search(question)
     if match is None:
         return None
-    owner = set(analyzer.terms(match.group(1)))  # type: ignore[attr-defined]
-    owned = set(analyzer.terms(match.group(2)))  # type: ignore[attr-defined]
-    return (owner, owned) if owner and owned else None
+    words = {w.lower() for w in match.group(1).split()}
+    owners = [c for c in query.concepts if _bare(c.word) in words]
+    return (owners, {match.group(2).lower()}) if owners else None
+
+
+def _bare(word: str) -> str:
+    return word.lower().removesuffix("'s").removesuffix("’s")
 
 
 def _bonded(
-    owner: tuple[set[str], set[str]],
+    owner: tuple[list[Concept], set[str]],
     sentence: str,
     title_terms: set[str],
     asked: set[str],
-    analyzer: object,
+    analyzer: Analyzer,
 ) -> bool:
     """Is the sentence about the owner's thing: the article is about the owner, or the owner
     stands right by a word of the question ("Nvidia's chief executive", "chief executive of
     Nvidia")?"""
     owners, _owned = owner
-    if owners <= title_terms:
+    if all(c.held_by(title_terms) for c in owners):
         return True
-    words = analyzer.terms(sentence)  # type: ignore[attr-defined]
-    others = asked - owners
+    words = analyzer.terms(sentence)
+    owner_terms = {t for c in owners for t in c.terms}
+    others = asked - owner_terms
     for i, word in enumerate(words):
-        if word in owners and others & set(words[max(0, i - 3) : i + 4]):
+        if word in owner_terms and others & set(words[max(0, i - 3) : i + 4]):
             return True
     return False
 
 
-# A name: a capitalised word, not an acronym ("US", "NHL") or a number ("2022"), which articles
-# often leave out or write another way (both cost right answers on rtqa-dev), nor a day or month.
 _NAMED = re.compile(r"^[A-Z][a-z][a-zA-Z'’&.-]*$")
 _CALENDAR = frozenset(
     "monday tuesday wednesday thursday friday saturday sunday january february march april may "

@@ -264,7 +264,9 @@ def _resolve_followup(text: str, previous: Turn) -> str | None:
     question = previous.question.rstrip()
     if question[-1:] not in "?.!":
         question += "?"
-    return f"{question}{subject} {body.strip()}"
+    body = body.strip()
+    # A capital, so that the follow-up is read as a sentence of its own (sentences.split_sentences).
+    return f"{question}{subject} {body[:1].upper()}{body[1:]}"
 
 
 def _swap_subject(question: str, other: str) -> tuple[str, bool]:

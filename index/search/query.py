@@ -128,7 +128,7 @@ def build_query(
                     alternatives = [(fixed,)]
                     if fixed != term.removesuffix("s"):
                         corrections.append(Correction(typed=word, read=fixed))
-            key = word.lower().replace(".", "")
+            key = word.lower().replace(".", "").removesuffix("'s").removesuffix("’s")
             expansions = [*other_forms(key), *learned.get(key, ())]
             if key in ALIASES and (key not in _CAPITALS_ONLY or word.replace(".", "").isupper()):
                 expansions += ALIASES[key]

@@ -64,7 +64,9 @@ def test_ask_json_has_the_documented_shape(tmp_path: Path) -> None:
     record = json.loads(result.stdout)
     assert {"question", "kind", "answer", "items", "refusal", "detail", "passages"} <= set(record)
     assert record["kind"] == "fact" and record["refusal"] is None
-    assert set(record["answer"]) == {"text", "highlight", "url", "title", "source", "published"}
+    assert {"text", "highlight", "url", "title", "source", "published", "support"} <= set(
+        record["answer"]
+    )
     assert "600,000" in record["answer"]["highlight"]
     assert record["answer"]["published"] == "2024-01-19"
     assert set(record["passages"][0]) == {"url", "title", "source", "published", "text", "score"}
