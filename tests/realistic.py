@@ -52,7 +52,8 @@ def judge(expect: dict[str, object], answer: Answer) -> Verdict:
         said = " ".join(
             filter(None, [answer.sentence.text if answer.sentence else "", answer.context])
         )
-        right = answer.sentence is not None and _norm(str(expect["answer"])) in _norm(said)
+        accepted = expect["answer"] if isinstance(expect["answer"], list) else [expect["answer"]]
+        right = answer.sentence is not None and any(_norm(str(a)) in _norm(said) for a in accepted)
         return Verdict(category, right, True, not answered, answered and not right)
     if "brief" in expect:
         titles = " ".join(i.hit.article.title + " " + i.sentence for i in answer.items)

@@ -171,7 +171,16 @@ class Answerer:
             weights,
             followup=reading.followup,
         )
-        support = self._support(sentence_support, hits[0], weights) if hits else 0.0
+        # On the top passage, or on the answer's own when that holds more of the question: the
+        # top-ranked one may be about something else ("say" without Zuckerberg).
+        support = (
+            max(
+                self._support(sentence_support, hits[0], weights),
+                self._support(sentence_support, sentence.hit, weights),
+            )
+            if sentence
+            else 0.0
+        )
         missing = (
             None
             if reading.followup or sentence is None

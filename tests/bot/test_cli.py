@@ -264,3 +264,89 @@ def test_ask_never_prints_escape_sequences_from_an_article(tmp_path: Path) -> No
     assert result.returncode == 0, result.stderr
     assert "reopened" in result.stdout and "Harbour news — Coast News" in result.stdout
     assert not any(c in result.stdout + result.stderr for c in "\x1b\x07\x08\x9b")
+
+
+def _ask_json(*args: str) -> dict:
+    result = run("ask", *args, "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_each_refusal_says_what_happened() -> None:
+    """A filter that empties the index, a greeting, another language and a real miss each get
+    their own reason, in the JSON and in words."""
+    cnn = _ask_json(QUESTION, "--source", "cnn.com")
+    assert (cnn["refusal"], cnn["detail"]) == ("filtered", "No articles from cnn.com in the index.")
+    recent = _ask_json(QUESTION, "--since", "7d")
+    assert recent["refusal"] == "filtered"
+    assert recent["detail"].endswith("the newest article is from 2024-09-03.")
+    assert _ask_json("hi")["refusal"] == "chitchat"
+    assert _ask_json("¿Quién ganó el Mundial femenino?")["refusal"] == "not_english"
+    miss = _ask_json("What is the capital of Mars?")
+    assert miss["refusal"] == "not_covered" and miss["kind"] == "refusal"
+    assert miss["nearest"] and all("title" in n for n in miss["nearest"])
+
+    texts = {
+        run("ask", *args).stdout.splitlines()[0]
+        for args in [
+            (QUESTION, "--source", "cnn.com"),
+            ("hi",),
+            ("¿Quién ganó el Mundial femenino?",),
+            ("What is the capital of Mars?",),
+        ]
+    }
+    assert len(texts) == 4  # four different sentences, not one "does not cover"
+    assert "Closest headlines" in run("ask", "What is the capital of Mars?").stdout
+
+
+def test_an_open_question_gets_a_brief_of_the_newest_articles() -> None:
+    brief = _ask_json("what's new with Meta?")
+    assert brief["kind"] == "brief" and brief["answer"] is None
+    dates = [item["published"] for item in brief["items"]]
+    assert 3 <= len(dates) <= 5 and dates == sorted(dates, reverse=True)
+    assert all("Meta" in item["title"] + item["sentence"] for item in brief["items"])
+    latest = _ask_json("What's the latest news?")
+    assert latest["items"][0]["title"].startswith("xAI switches on")  # the newest sample article
+    text = run("ask", "any news about Nvidia?").stdout
+    assert text.startswith("Latest on Nvidia:") and "**" not in text
+
+
+def test_casual_questions_are_answered() -> None:
+    for question in [
+        "how many gpus will meta have",
+        "Can you tell me how many GPUs Meta will have?",
+        "hey bot, how many GPUs will Meta have? thanks",
+    ]:
+        record = _ask_json(question)
+        assert "600,000" in record["answer"]["highlight"], question
+    typo = _ask_json("How much did teslla spend on Dojo?")
+    assert typo["corrections"] == [{"typed": "teslla", "read": "tesla"}]
+    assert "$1 billion" in typo["answer"]["text"]
+    assert "Jensen Huang" in _ask_json("Who is Nvidia's CEO?")["answer"]["highlight"]
+    said = _ask_json("What did Zuckerberg say?")["answer"]
+    assert "Zuckerberg" in said["text"] and said["highlight"] == ""  # the sentence, no guess
+
+
+def test_chat_answers_follow_ups_and_starts_over_on_a_blank_line(tmp_path: Path) -> None:
+    lines = [
+        "What will NASA do about the Mars samples?",
+        "and how much did that cost?",
+        "",
+        "and how much did that cost?",
+    ]
+    result = subprocess.run(
+        [newsbot_command(), "chat", "--json"],
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        env=child_env(),
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    first, followup, fresh = (json.loads(line) for line in result.stdout.splitlines())
+    assert "NASA" in first["answer"]["text"]
+    assert followup["read_as"] and "Mars" in followup["read_as"]
+    assert "$11 billion" in followup["answer"]["text"]
+    assert fresh["read_as"] is None  # a new conversation: nothing to lean on
+    assert "$11 billion" not in (fresh["answer"] or {}).get("text", "")

@@ -1,0 +1,171 @@
+"""Reading questions as people type them: wrappers, open questions, chit-chat, languages,
+follow-ups; and the question's words mended against the index."""
+
+from __future__ import annotations
+
+import pytest
+
+from index.answer.understanding import (
+    Conversation,
+    Intent,
+    Turn,
+    brief_topic,
+    language_of,
+    read_question,
+    strip_wrappers,
+)
+from index.search.analyzer import Analyzer
+from index.search.query import build_query
+
+
+@pytest.mark.parametrize(
+    ("typed", "asked"),
+    [
+        ("Can you tell me how many GPUs Meta will have?", "how many GPUs Meta will have?"),
+        ("hey bot, who won the World Cup?", "who won the World Cup?"),
+        ("Do you know where xAI built Colossus? thanks", "where xAI built Colossus?"),
+        ("please, what did the ECB do?", "what did the ECB do?"),
+        ("I'd like to know who won", "who won"),
+        ("@newsbot how much did it cost", "how much did it cost"),
+    ],
+)
+def test_wrappers_are_not_part_of_the_question(typed: str, asked: str) -> None:
+    assert strip_wrappers(typed) == asked
+
+
+@pytest.mark.parametrize(
+    ("typed", "topic"),
+    [
+        ("what's new with Meta?", "Meta"),
+        ("tell me about the heatwave", "heatwave"),
+        ("any news about Nvidia?", "Nvidia"),
+        ("what happened at the ECB?", "ECB"),
+        ("summarize the news about AI chips", "AI chips"),
+        ("What's the latest news?", ""),
+        ("latest headlines", ""),
+        ("xai", "xai"),
+        ("the latest on Tesla", "Tesla"),
+    ],
+)
+def test_open_questions_name_their_topic(typed: str, topic: str) -> None:
+    assert brief_topic(typed) == topic
+    assert read_question(typed).intent is Intent.BRIEF
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["How many GPUs will Meta have?", "Who won?", "Why is Meta buying GPUs?", "Is Tesla spending?"],
+)
+def test_fact_questions_are_not_briefs(typed: str) -> None:
+    assert brief_topic(typed) is None
+    assert read_question(typed).intent is Intent.FACT
+
+
+@pytest.mark.parametrize(
+    "typed", ["hi", "hello!", "thanks!", "lol nice", "hey bot", "ok", "who are you?"]
+)
+def test_greetings_are_chitchat(typed: str) -> None:
+    assert read_question(typed).intent is Intent.CHITCHAT
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "¿Quién ganó el Mundial femenino?",
+        "Qui a gagné la Coupe du monde ?",
+        "Wer hat die WM gewonnen?",
+    ],
+)
+def test_other_languages_are_recognised(typed: str) -> None:
+    assert language_of(typed) is not None
+    assert read_question(typed).intent is Intent.FOREIGN
+
+
+def test_english_is_english() -> None:
+    assert language_of("Who won the Women's World Cup in Sydney?") is None
+
+
+def test_a_followup_leans_on_the_last_turn_and_asks_last() -> None:
+    conversation = Conversation(
+        turns=[Turn(question="Who won the Women's World Cup?", subject="Spain")]
+    )
+    reading = read_question("who's the captain?", conversation)
+    assert reading.followup and reading.intent is Intent.FACT
+    assert reading.query == "Who won the Women's World Cup? Spain. Who's the captain?"
+
+
+def test_what_about_swaps_the_subject() -> None:
+    conversation = Conversation(
+        turns=[Turn(question="How many H100s did Meta buy?", asked="How many H100s did Meta buy?")]
+    )
+    assert read_question("what about Microsoft?", conversation).query == (
+        "How many H100s did Microsoft buy?"
+    )
+
+
+def test_a_question_that_stands_alone_is_not_dragged_back() -> None:
+    conversation = Conversation(turns=[Turn(question="Who won the World Cup?", subject="Spain")])
+    reading = read_question("How many GPUs will Meta have?", conversation)
+    assert not reading.followup and reading.query == "How many GPUs will Meta have?"
+
+
+def test_a_conversation_keeps_its_last_turns_only() -> None:
+    conversation = Conversation()
+    for n in range(10):
+        conversation = conversation.add(Turn(question=f"q{n}"))
+    assert [t.question for t in conversation.turns] == [f"q{n}" for n in range(4, 10)]
+
+
+VOCAB = {
+    t: i
+    for i, t in enumerate(
+        [
+            "gpu",
+            "meta",
+            "tesla",
+            "dojo",
+            "chief",
+            "execut",
+            "said",
+            "say",
+            "bought",
+            "european",
+            "central",
+            "bank",
+            "ecb",
+        ]
+    )
+}
+
+
+def concepts(text: str) -> list[tuple[tuple[str, ...], ...]]:
+    return [c.alternatives for c in build_query(text, Analyzer(), VOCAB).concepts]
+
+
+def test_lower_case_plurals_find_the_indexed_singular() -> None:
+    assert concepts("how many gpus will meta have") == [(("gpu",),), (("meta",),)]
+
+
+def test_typos_are_mended_and_reported() -> None:
+    query = build_query("How much did teslla spend on dojo?", Analyzer(), VOCAB)
+    assert [c.read for c in query.corrections] == ["tesla"]
+    assert query.concepts[0].alternatives == (("tesla",),)
+
+
+def test_a_misspelt_common_word_is_dropped_and_a_real_word_is_kept() -> None:
+    assert concepts("meta hvae") == [(("meta",),)]  # "hvae" is "have", a stopword
+    assert concepts("place")[0] == (("place",),)  # a real word, not a typo of anything
+
+
+def test_aliases_work_both_ways() -> None:
+    assert concepts("CEO")[0][1:2] == (("chief", "execut"),)
+    assert concepts("chief executive") == [(("chief", "execut"), ("ceo",))]
+    assert concepts("ECB")[0][1:] == (("european", "central", "bank"),)
+
+
+def test_a_base_verb_reaches_its_irregular_forms() -> None:
+    assert concepts("say") == [(("say",), ("said",), ("say",))][:1] or concepts("say")[0][0] == (
+        "say",
+    )
+    assert ("said",) in concepts("say")[0]
+    assert ("bought",) in concepts("buy")[0]
