@@ -32,7 +32,7 @@ from index.models import (
 )
 from index.search import snapshot as snapshots
 from index.search.analyzer import Analyzer
-from index.search.query import Concept, Query, build_query
+from index.search.query import AliasTable, Concept, Query, build_query
 from index.search.searcher import SearchConfig, Searcher, SearchFilters
 
 # How a sentence's score is made (measured on ../shared/eval, see docs/quality.md): its share of
@@ -116,6 +116,7 @@ class Answerer:
         # A positive IDF whatever the BM25 variant: it only weighs question words against each other.
         self._idf = np.log((n_docs + 1) / np.maximum(doc_freq, 1))
         self._doc_freq = doc_freq
+        self._aliases = AliasTable(snapshot.analyzer, snapshot.aliases)
         self._unknown_idf = math.log(n_docs + 1) + 1.0
 
     @classmethod
@@ -205,7 +206,7 @@ class Answerer:
 
     def query(self, text: str) -> Query:
         snapshot = self.searcher.snapshot
-        return build_query(text, snapshot.analyzer, snapshot.vocab, self._doc_freq)
+        return build_query(text, snapshot.analyzer, snapshot.vocab, self._doc_freq, self._aliases)
 
     def _retrieval_terms(self, query: Query) -> list[str]:
         """The words as typed; a word's other forms and aliases only when the index lacks the

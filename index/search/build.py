@@ -16,6 +16,7 @@ import numpy as np
 from index.errors import EmptyCorpusError
 from index.ingest.chunking import CHUNKING_VERSION, ChunkingConfig, chunk_text
 from index.models import Article, ArticleMeta
+from index.search.acronyms import learn_acronyms
 from index.search.analyzer import Analyzer, AnalyzerConfig
 from index.search.bm25 import BM25Params, Postings, build_postings, weigh
 from index.search.snapshot import Counts, Manifest, Snapshot, now
@@ -146,6 +147,7 @@ class SnapshotBuilder:
                 postings=len(postings.docs),
             ),
         )
+        texts = b"".join(self._texts)
         return Snapshot(
             manifest=manifest,
             analyzer=self.analyzer,
@@ -155,7 +157,8 @@ class SnapshotBuilder:
             passage_article=np.frombuffer(self._passage_article, dtype=np.int32),
             passage_position=np.frombuffer(self._passage_position, dtype=np.int32),
             text_offsets=_offsets(self._text_lengths),
-            texts=b"".join(self._texts),
+            texts=texts,
+            aliases=learn_acronyms([texts]),
             article_lines=b"".join(self._lines),
             article_offsets=_offsets(self._line_lengths),
             article_published=np.frombuffer(self._published, dtype=np.float64),
@@ -375,6 +378,8 @@ def extend_snapshot(
         ),
         sources=list(builder._sources),
         hosts=list(builder._hosts),
+        # Only the new passages are read; a definition the index already knew keeps its form.
+        aliases={**learn_acronyms(builder._texts), **snapshot.aliases},
     )
 
 

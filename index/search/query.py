@@ -70,6 +70,36 @@ ALIASES: dict[str, tuple[str, ...]] = {
 _CAPITALS_ONLY = frozenset({"who", "fed", "un"})
 
 
+class AliasTable:
+    """Short forms and long forms, analyzed once per index: the maintained table above and the
+    acronyms the index learned (``acronyms.py``)."""
+
+    def __init__(self, analyzer: Analyzer, learned: Mapping[str, str] | None = None) -> None:
+        self.expansions: dict[str, list[tuple[str, ...]]] = {}
+        # The long forms by their first term, for spotting them typed out in a question.
+        self.longs: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {}
+        pairs = [(s, e) for s, es in ALIASES.items() for e in es]
+        pairs += [(s, e) for s, e in (learned or {}).items()]
+        for short, long in pairs:
+            terms = tuple(analyzer.terms(long))
+            if not terms:
+                continue
+            self.expansions.setdefault(short, [])
+            if terms not in self.expansions[short]:
+                self.expansions[short].append(terms)
+            if len(terms) > 1:
+                short_terms = tuple(analyzer.terms(short)) or (short,)
+                self.longs.setdefault(terms[0], []).append((terms, short_terms))
+        for options in self.longs.values():
+            options.sort(key=lambda pair: -len(pair[0]))
+
+    def for_word(self, word: str) -> list[tuple[str, ...]]:
+        key = word.lower().replace(".", "").removesuffix("'s").removesuffix("’s")
+        if key in _CAPITALS_ONLY and not word.replace(".", "").removesuffix("'s").isupper():
+            return []
+        return self.expansions.get(key, [])
+
+
 class Concept(BaseModel):
     """One word of the question, and the groups of index terms that stand for it."""
 
@@ -110,10 +140,10 @@ def build_query(
     analyzer: Analyzer,
     vocab: Mapping[str, int],
     doc_freq: Sequence[int] | None = None,
-    aliases: Mapping[str, Sequence[str]] | None = None,
+    aliases: AliasTable | None = None,
 ) -> Query:
     """The concepts of ``text``, mended against ``vocab`` (with ``doc_freq`` to pick typo fixes)."""
-    learned = aliases or {}
+    aliases = aliases or AliasTable(analyzer)
     concepts: list[Concept] = []
     corrections: list[Correction] = []
     for match in _WORD.finditer(text):
@@ -128,42 +158,28 @@ def build_query(
                     alternatives = [(fixed,)]
                     if fixed != term.removesuffix("s"):
                         corrections.append(Correction(typed=word, read=fixed))
-            key = word.lower().replace(".", "").removesuffix("'s").removesuffix("’s")
-            expansions = [*other_forms(key), *learned.get(key, ())]
-            if key in ALIASES and (key not in _CAPITALS_ONLY or word.replace(".", "").isupper()):
-                expansions += ALIASES[key]
-            for expansion in expansions:
-                terms = tuple(analyzer.terms(expansion))
+            forms = [tuple(analyzer.terms(f)) for f in other_forms(word)]
+            for terms in [*forms, *aliases.for_word(word)]:
                 if terms and terms not in alternatives:
                     alternatives.append(terms)
             concepts.append(Concept(word=word, alternatives=tuple(alternatives)))
-    return Query(concepts=_join_spelled_out(concepts, analyzer, learned), corrections=corrections)
+    return Query(concepts=_join_spelled_out(concepts, aliases), corrections=corrections)
 
 
-def _join_spelled_out(
-    concepts: list[Concept], analyzer: Analyzer, learned: Mapping[str, Sequence[str]]
-) -> list[Concept]:
+def _join_spelled_out(concepts: list[Concept], aliases: AliasTable) -> list[Concept]:
     """ "chief executive" in a question also finds "CEO": the words of an alias's long form,
     typed in a row, become one concept whose alternatives include the short form."""
-    longs: dict[tuple[str, ...], str] = {}
-    for short, expansions in [*ALIASES.items(), *learned.items()]:
-        for expansion in expansions:
-            terms = tuple(analyzer.terms(expansion))
-            if len(terms) > 1:
-                longs.setdefault(terms, short)
-    if not longs:
-        return concepts
     joined: list[Concept] = []
     i = 0
     while i < len(concepts):
-        for terms, short in sorted(longs.items(), key=lambda kv: -len(kv[0])):
+        first = concepts[i].alternatives[0]
+        for terms, short_terms in aliases.longs.get(first[0], []) if len(first) == 1 else []:
             n = len(terms)
             window = concepts[i : i + n]
             if len(window) == n and all(
                 (t,) in c.alternatives for t, c in zip(terms, window, strict=True)
             ):
                 words = " ".join(c.word for c in window)
-                short_terms = tuple(analyzer.terms(short)) or (short,)
                 joined.append(Concept(word=words, alternatives=(terms, short_terms)))
                 i += n
                 break

@@ -87,6 +87,8 @@ class Snapshot:
     article_host: np.ndarray
     sources: list[str]
     hosts: list[str]
+    # Acronyms the articles define ("faa" -> "Federal Aviation Administration"); see acronyms.py.
+    aliases: dict[str, str] = field(default_factory=dict)
     _article_cache: dict[int, ArticleMeta] = field(default_factory=dict, repr=False)
 
     def passage_text(self, passage: int) -> str:
@@ -158,6 +160,10 @@ def load(path: Path) -> Snapshot:
         hosts = json.loads((folder / "hosts.json").read_text(encoding="utf-8"))
         texts = _map(folder / "passages.txt")
         article_lines = _map(folder / "articles.jsonl")
+        aliases_file = folder / "aliases.json"  # absent from snapshots of older newsbots
+        aliases = (
+            json.loads(aliases_file.read_text(encoding="utf-8")) if aliases_file.exists() else {}
+        )
     except (OSError, ValueError) as exc:
         raise IndexCorruptError(
             f"The index at {path} is damaged ({_brief(exc)}); {_REBUILD}."
@@ -175,6 +181,7 @@ def load(path: Path) -> Snapshot:
         article_lines=article_lines,
         sources=sources,
         hosts=hosts,
+        aliases=aliases,
     )
     _check_consistent(path, snap, len(vocab_list))
     return snap
@@ -316,6 +323,7 @@ def _write_files(snapshot: Snapshot, folder: Path) -> None:
     _write_text(folder / "vocab.json", json.dumps(vocab, ensure_ascii=False))
     _write_text(folder / "sources.json", json.dumps(snapshot.sources, ensure_ascii=False))
     _write_text(folder / "hosts.json", json.dumps(snapshot.hosts, ensure_ascii=False))
+    _write_text(folder / "aliases.json", json.dumps(snapshot.aliases, ensure_ascii=False))
     files = {f.name: f.stat().st_size for f in sorted(folder.iterdir())}
     manifest = snapshot.manifest.model_copy(update={"files": files})
     _write_text(folder / "manifest.json", manifest.model_dump_json(indent=2))

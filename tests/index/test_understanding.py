@@ -169,3 +169,40 @@ def test_a_base_verb_reaches_its_irregular_forms() -> None:
     )
     assert ("said",) in concepts("say")[0]
     assert ("bought",) in concepts("buy")[0]
+
+
+def test_acronyms_the_articles_define_are_learned_saved_and_used(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from index.answer.answerer import Answerer
+    from index.models import Article
+    from index.search import snapshot as snapshots
+    from index.search.build import build_snapshot, extend_snapshot
+
+    def article(n: int, title: str, text: str) -> Article:
+        return Article(id=f"a{n}", title=title, text=text, source="Desk", origin="test")
+
+    defines = article(
+        1,
+        "Rules for drones",
+        "The Federal Aviation Administration (FAA) wrote new rules for drones on Monday.",
+    )
+    spelled = article(
+        2,
+        "Grounded jets",
+        "The Federal Aviation Administration grounded 171 planes after a door plug blew out.",
+    )
+    snapshots.save(build_snapshot([defines, spelled], workers=1), tmp_path / "idx")
+    loaded = snapshots.load(tmp_path / "idx")
+    assert loaded.aliases == {"faa": "Federal Aviation Administration"}
+    answer = Answerer.load(tmp_path / "idx").answer("How many planes did the FAA ground?")
+    assert answer.sentence is not None and "171" in answer.sentence.highlight
+
+    later = article(
+        3, "Space agency", "The European Space Agency (ESA) launched a probe on Tuesday."
+    )
+    extended = extend_snapshot(
+        loaded, [(later.meta(), [(later.text, Analyzer().terms(later.text))])]
+    )
+    assert extended.aliases == {
+        "faa": "Federal Aviation Administration",
+        "esa": "European Space Agency",
+    }
