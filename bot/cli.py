@@ -18,6 +18,7 @@ from index.answer.understanding import Conversation
 from index.dates import parse_date
 from index.errors import NewsbotError, QuestionError
 from index.evaluate import (
+    REPHRASINGS,
     answer_each,
     evaluate_folder,
     read_questions,
@@ -129,6 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="FILE.jsonl",
         help="questions the articles cannot answer: prints how often they are refused, and how often real ones are",
+    )
+    p.add_argument(
+        "--rephrase",
+        choices=REPHRASINGS,
+        help="ask every question in lower case, or wrapped in a chat phrase ('can you tell me …')",
     )
     p.add_argument(
         "--details",
@@ -267,6 +273,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         search=settings.search,
         unanswerable=args.unanswerable,
         progress=ProgressBar("Indexing"),
+        rephrasing=args.rephrase,
     )
     if args.details is not None:
         write_jsonl(

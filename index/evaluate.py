@@ -33,6 +33,29 @@ class EvalQuestion(BaseModel):
     gold_urls: list[str] = []
 
 
+# How people wrap a question in a chat, for measuring that the wrapping costs nothing.
+WRAPPERS = (
+    "can you tell me {q}",
+    "hey, {q}",
+    "do you know {q}",
+    "{q} please",
+    "hey bot, {q}",
+    "I'd like to know {q}",
+)
+REPHRASINGS = ("lower", "wrapped")
+
+
+def rephrase(question: str, how: str | None, number: int = 0) -> str:
+    """The question as a user in a hurry types it: all in lower case, or wrapped in a phrase."""
+    if how == "lower":
+        return question.lower()
+    if how == "wrapped":
+        wrapper = WRAPPERS[number % len(WRAPPERS)]
+        first = question[:1].lower() if wrapper.startswith(("can", "do", "I'd")) else question[:1]
+        return wrapper.format(q=first + question[1:])
+    return question
+
+
 class EvalError(NewsbotError):
     """The evaluation folder is missing a file or holds a malformed line."""
 
@@ -107,6 +130,7 @@ def evaluate_folder(
     search: SearchConfig | None = None,
     unanswerable: Path | None = None,
     progress: Progress | None = None,
+    rephrasing: str | None = None,
 ) -> EvalResult:
     """Index ``folder/articles.jsonl`` in a temporary index and answer ``folder/questions.jsonl``
     (and, if given, a file of questions the articles cannot answer, to measure refusals)."""
@@ -116,8 +140,14 @@ def evaluate_folder(
             raise EvalError(
                 f"{folder} has no {required.name}; an evaluation folder needs articles.jsonl and questions.jsonl."
             )
-    questions = read_questions(questions_path)
-    negatives = read_questions(unanswerable) if unanswerable else []
+    questions = [
+        q.model_copy(update={"question": rephrase(q.question, rephrasing, n)})
+        for n, q in enumerate(read_questions(questions_path))
+    ]
+    negatives = [
+        q.model_copy(update={"question": rephrase(q.question, rephrasing, n)})
+        for n, q in enumerate(read_questions(unanswerable) if unanswerable else [])
+    ]
     loaded = load_sources([articles_path])
     built = build_snapshot(loaded.articles, chunking=chunking, bm25=bm25, progress=progress)
     with tempfile.TemporaryDirectory(prefix="newsbot-eval-") as tmp:
