@@ -14,6 +14,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from index.answer.answerer import AnswerConfig, Answerer
+from index.answer.understanding import Conversation
 from index.errors import IndexMissingError, NewsbotError
 from index.ingest.health import SourceHealth
 from index.ingest.reindex import RefreshProgress, ReindexReport
@@ -73,13 +74,18 @@ class NewsService:
     def reindexing(self) -> bool:
         return self._reindex_lock.locked()
 
-    def answer(self, question: str, filters: SearchFilters | None = None) -> Answer:
+    def answer(
+        self,
+        question: str,
+        filters: SearchFilters | None = None,
+        conversation: Conversation | None = None,
+    ) -> Answer:
         answerer = self._answerer  # one read: a concurrent swap cannot mix two snapshots
         if answerer is None:
             raise IndexMissingError(
                 "The news index is not loaded yet; an admin can build it with /reindex."
             )
-        return answerer.answer(question, filters)
+        return answerer.answer(question, filters, conversation)
 
     def reindex(self, progress: RefreshProgress | None = None) -> ReindexReport:
         """Rebuild and swap in the new index; refuses at once if a rebuild is already running."""

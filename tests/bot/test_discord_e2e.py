@@ -546,3 +546,33 @@ def test_a_dripping_page_cannot_wedge_reindex(
                     assert f"{drip}: no complete answer within 1 s" in problems
 
         run_async(scenario)
+
+
+def test_ask_gives_briefs_reasons_and_casual_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Open questions, filters that match nothing, greetings and lower case, through Discord."""
+
+    async def ask(h: Harness, options: dict[str, str]) -> dict[str, Any]:
+        token = await h.fake.slash("ask", options)
+        await h.fake.wait_for(
+            lambda: any(s.route.startswith("followup") for s in h.fake.replies_to(token))
+        )
+        [followup] = [s for s in h.fake.replies_to(token) if s.route.startswith("followup")]
+        return embeds(followup)[0]
+
+    async def scenario() -> None:
+        async with running(make_settings(tmp_path), monkeypatch) as h:
+            brief = await ask(h, {"question": "what's new with Meta?"})
+            assert brief["title"] == "Latest on Meta" and 3 <= len(brief["fields"]) <= 5
+            assert all("<https://news.example/" in f["value"] for f in brief["fields"])
+            filtered = await ask(h, {"question": QUESTION, "source": "cnn.com"})
+            assert (
+                discord_shows(filtered["description"]) == "No articles from cnn.com in the index."
+            )
+            hello = await ask(h, {"question": "hi"})
+            assert "Ask me about the news" in hello["description"]
+            casual = await ask(h, {"question": "how many gpus will meta have"})
+            assert "**almost 600,000 GPUs**" in casual["description"]
+
+    run_async(scenario)

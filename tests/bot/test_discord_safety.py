@@ -29,7 +29,16 @@ from bot.discord_render import (
 from bot.discord_safe import inert, link_url
 from index.ingest.health import SourceHealth
 from index.ingest.reindex import RefreshCounts, ReindexReport
-from index.models import Answer, AnswerSentence, ArticleMeta, Hit, Problem
+from index.models import (
+    Answer,
+    AnswerSentence,
+    ArticleMeta,
+    BriefItem,
+    Correction,
+    Hit,
+    Problem,
+    Refusal,
+)
 from index.service import IndexStatus
 
 WHEN = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -172,6 +181,35 @@ def check_answer(answer: Answer) -> None:
 
 
 @st.composite
+def briefs_and_refusals(draw: st.DrawFn) -> Answer:
+    """Briefs, and refusals of every reason, with article text everywhere it can go."""
+    metas = [
+        ArticleMeta(
+            id=f"b{i}", url=draw(urls), title=draw(long_text), source=draw(article_text),
+            published=WHEN,
+        )
+        for i in range(draw(st.integers(1, 5)))
+    ]  # fmt: skip
+    hits = [Hit(article=m, position=0, text=draw(article_text), score=1.0) for m in metas]
+    common = {
+        "question": draw(long_text) or "?",
+        "indexed_at": WHEN,
+        "articles": 3,
+        "corrections": [Correction(typed=draw(article_text), read=draw(article_text))],
+        "read_as": draw(st.one_of(st.none(), long_text)),
+    }
+    if draw(st.booleans()):
+        items = [BriefItem(hit=h, sentence=draw(long_text)) for h in hits]
+        return Answer(**common, items=items, topic=draw(article_text), passages=hits)
+    return Answer(
+        **common,
+        refusal=draw(st.sampled_from(list(Refusal))),
+        detail=draw(article_text),
+        nearest=metas,
+    )
+
+
+@st.composite
 def reports(draw: st.DrawFn) -> ReindexReport:
     problems = [
         Problem(origin=draw(article_text) or "o", reason=draw(article_text) or "r")
@@ -218,6 +256,15 @@ def test_no_feed_text_renders_live_in_reports_and_status(
 ) -> None:
     check_embed(report_embed(report))
     check_embed(status_embed(status))
+
+
+@FAST
+@given(briefs_and_refusals())
+def test_no_article_text_renders_live_in_a_brief_or_a_refusal(answer: Answer) -> None:
+    embed = answer_embed(answer)
+    links = sum(link_url(i.hit.article.url) is not None for i in answer.items)
+    check_embed(embed, own_links=links)
+    assert _ESCAPED.sub("x", str(embed.get("description", ""))).count("**") == 0
 
 
 @pytest.mark.slow
