@@ -105,12 +105,10 @@ def brief_embed(answer: Answer) -> Embed:
 
 
 CHITCHAT_HINT = (
-    'Hi! Ask me about the news, for example "How many GPUs will Meta have?", '
-    'or "what\'s new?" for the latest headlines.'
+    "Hi! Ask me about the news with /ask or by mentioning me, for example "
+    '"How many GPUs will Meta have?", or "what\'s new?" for the latest headlines.'
 )
-NOT_ENGLISH = (
-    "I can only answer questions in English: the indexed news is in English. Try asking in English."
-)
+NOT_ENGLISH = "I only understand questions in English, the language of the news I hold; please ask in English."
 
 
 def not_found_embed(answer: Answer) -> Embed:

@@ -50,8 +50,8 @@ def render_brief(answer: Answer) -> str:
 
 
 CHITCHAT_HINT = (
-    'Hi! Ask me about the news, for example "How many GPUs will Meta have?", '
-    'or "what\'s new?" for the latest headlines.'
+    'Ask me about the news, for example: newsbot ask "How many GPUs will Meta have?", '
+    'or newsbot ask "what\'s new?" for the latest headlines.'
 )
 NOT_ENGLISH = (
     "I can only answer questions in English: the indexed news is in English. Try asking in English."

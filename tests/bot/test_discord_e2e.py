@@ -571,7 +571,7 @@ def test_ask_gives_briefs_reasons_and_casual_answers(
                 discord_shows(filtered["description"]) == "No articles from cnn.com in the index."
             )
             hello = await ask(h, {"question": "hi"})
-            assert "Ask me about the news" in hello["description"]
+            assert "Ask me about the news with /ask" in hello["description"]
             casual = await ask(h, {"question": "how many gpus will meta have"})
             assert "**almost 600,000 GPUs**" in casual["description"]
 
