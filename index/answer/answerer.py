@@ -156,7 +156,7 @@ class Answerer:
         problem = self.searcher.filter_problem(filters)
         if problem:
             return base.model_copy(update={"refusal": Refusal.FILTERED, "detail": problem})
-        base = base.model_copy(update={"corrections": self._corrections(query)})
+        base = base.model_copy(update={"corrections": query.corrections})
         if reading.intent is Intent.BRIEF:
             return self._brief(base, reading.topic, query, filters)
         if not query.concepts:
@@ -187,6 +187,7 @@ class Answerer:
             if reading.followup or sentence is None
             else _missing_name(reading.query, query, sentence, self.searcher.snapshot.analyzer)
         )
+        base = base.model_copy(update={"corrections": self._as_written(query, hits)})
         if sentence is None or support <= self.config.min_coverage or missing:
             return base.model_copy(
                 update={
@@ -203,6 +204,23 @@ class Answerer:
                 "context": self._context(reading.query, sentence),
             }
         )
+
+    def _as_written(self, query: Query, hits: list[Hit]) -> list[Correction]:
+        """Corrections with the word as the articles write it ("Tesla", not the term "tesla")."""
+        analyzer = self.searcher.snapshot.analyzer
+        written = " ".join(f"{h.article.title} {h.text}" for h in hits[:NEAREST_HEADLINES])
+        fixed = []
+        for correction in query.corrections:
+            surface = next(
+                (
+                    w
+                    for w in re.findall(r"[\w'’-]+", written)
+                    if analyzer.terms(w) == [correction.read]
+                ),
+                correction.read,
+            )
+            fixed.append(correction.model_copy(update={"read": surface}))
+        return fixed
 
     def query(self, text: str) -> Query:
         snapshot = self.searcher.snapshot
@@ -231,9 +249,6 @@ class Answerer:
             and len(known) >= 0.75 * len(query.concepts)
             and not query.corrections
         )
-
-    def _corrections(self, query: Query) -> list[Correction]:
-        return [Correction(typed=c.typed, read=c.read) for c in query.corrections]
 
     def _brief(
         self, base: Answer, topic: str, query: Query, filters: SearchFilters | None
@@ -268,7 +283,12 @@ class Answerer:
             reverse=True,
         )[:BRIEF_ITEMS]
         return base.model_copy(
-            update={"items": newest, "topic": topic, "passages": [i.hit for i in newest]}
+            update={
+                "items": newest,
+                "topic": topic,
+                "passages": [i.hit for i in newest],
+                "corrections": self._as_written(query, [i.hit for i in newest]),
+            }
         )
 
     def _topic_sentence(self, hit: Hit, query: Query) -> str:

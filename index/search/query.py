@@ -23,6 +23,7 @@ from functools import lru_cache
 from pydantic import BaseModel, ConfigDict
 from spellchecker import SpellChecker
 
+from index.models import Correction
 from index.search.analyzer import Analyzer
 from index.search.inflections import other_forms
 
@@ -114,15 +115,6 @@ class Concept(BaseModel):
 
     def held_by(self, terms: set[str]) -> bool:
         return any(all(t in terms for t in alt) for alt in self.alternatives)
-
-
-class Correction(BaseModel):
-    """A word of the question read as another: "teslla" read as "tesla"."""
-
-    model_config = ConfigDict(frozen=True)
-
-    typed: str
-    read: str
 
 
 class Query(BaseModel):

@@ -320,7 +320,7 @@ def test_casual_questions_are_answered() -> None:
         record = _ask_json(question)
         assert "600,000" in record["answer"]["highlight"], question
     typo = _ask_json("How much did teslla spend on Dojo?")
-    assert typo["corrections"] == [{"typed": "teslla", "read": "tesla"}]
+    assert typo["corrections"] == [{"typed": "teslla", "read": "Tesla"}]
     assert "$1 billion" in typo["answer"]["text"]
     assert "Jensen Huang" in _ask_json("Who is Nvidia's CEO?")["answer"]["highlight"]
     said = _ask_json("What did Zuckerberg say?")["answer"]
