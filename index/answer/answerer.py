@@ -182,13 +182,8 @@ class Answerer:
             if sentence
             else 0.0
         )
-        missing = (
-            None
-            if reading.followup or sentence is None
-            else _missing_name(reading.query, query, sentence, self.searcher.snapshot.analyzer)
-        )
         base = base.model_copy(update={"corrections": self._as_written(query, hits)})
-        if sentence is None or support <= self.config.min_coverage or missing:
+        if sentence is None or support <= self.config.min_coverage:
             return base.model_copy(
                 update={
                     "passages": hits,
@@ -526,37 +521,6 @@ def _bonded(
         if word in owner_terms and others & set(words[max(0, i - 3) : i + 4]):
             return True
     return False
-
-
-_NAMED = re.compile(r"^[A-Z][a-z][a-zA-Z'’&.-]*$")
-_CALENDAR = frozenset(
-    "monday tuesday wednesday thursday friday saturday sunday january february march april may "
-    "june july august september october november december".split()
-)
-
-
-def _missing_name(
-    text: str, query: Query, sentence: AnswerSentence, analyzer: Analyzer
-) -> str | None:
-    """A name or a number the question asks about that the answer's article does not mention:
-    "Who won the 2022 men's World Cup?" is not answered by the 2023 women's final."""
-    asking = asking_part(text)
-    held = set(analyzer.terms(f"{sentence.hit.article.title}\n{sentence.hit.text}"))
-    first = True
-    for match in re.finditer(r"[\w'’&.-]+", asking):
-        word = match.group()
-        if first:
-            first = False  # the question's first word is capitalised anyway
-            continue
-        if not _NAMED.match(word) or word.lower() in _CALENDAR:
-            continue
-        terms = set(analyzer.terms(word))
-        concept = next((c for c in query.concepts if c.word == word), None)
-        if concept is not None and not concept.held_by(held):
-            return word
-        if concept is None and terms and not terms <= held:
-            return word
-    return None
 
 
 def _reason_span(sentence: str) -> tuple[int, int] | None:
