@@ -176,8 +176,8 @@ class Answerer:
         # top-ranked one may be about something else ("say" without Zuckerberg).
         support = (
             max(
-                self._support(sentence_support, hits[0], weights),
-                self._support(sentence_support, sentence.hit, weights),
+                self._support(sentence_support, h, weights)
+                for h in {id(h): h for h in (hits[0], sentence.hit)}.values()
             )
             if sentence
             else 0.0
@@ -357,9 +357,15 @@ class Answerer:
         # captain?"), when any sentence does; the context only says where to look.
         own = [c for c in weights if c.terms & ask_terms] if followup else []
         best: tuple[float, float, AnswerSentence] | None = None
+        # Per passage, not per sentence: the headline and outlet are the same for all of them.
+        headings: dict[int, tuple[set[str], set[str]]] = {}
         for rank, hit, index, penalty, sentence in self._candidates(hits, own, weights):
-            title_terms = set(analyzer.terms(hit.article.title))
-            outlet = set(analyzer.terms(outlet_key(hit.article.source)))
+            if id(hit) not in headings:
+                headings[id(hit)] = (
+                    set(analyzer.terms(hit.article.title)),
+                    set(analyzer.terms(outlet_key(hit.article.source))),
+                )
+            title_terms, outlet = headings[id(hit)]
             terms = set(analyzer.terms(sentence))
             # A reason often names none of the question's words ("…because it now wants to
             # build general intelligence"): under a headline that does, it may still answer.

@@ -38,6 +38,19 @@ def _env(tmp_path: Path, fake: FakeDiscord) -> dict[str, str]:
     )
 
 
+async def _stop(proc: asyncio.subprocess.Process) -> str:
+    """SIGTERM, as a service manager stops the bot; its whole output."""
+    proc.send_signal(signal.SIGTERM)
+    output, _ = await asyncio.wait_for(proc.communicate(), 30)
+    return output.decode()
+
+
+async def _cleanup(proc: asyncio.subprocess.Process, fake: FakeDiscord) -> None:
+    if proc.returncode is None:
+        proc.kill()
+    await fake.stop()
+
+
 def test_run_serves_until_sigterm_then_exits_cleanly(tmp_path: Path) -> None:
     async def scenario() -> tuple[int, str]:
         fake = FakeDiscord()
@@ -49,13 +62,10 @@ def test_run_serves_until_sigterm_then_exits_cleanly(tmp_path: Path) -> None:
         try:
             await fake.wait_for(lambda: "READY" in fake.log, timeout=60)
             assert fake.synced.get("global")  # no guild ids: global sync on the first start
-            proc.send_signal(signal.SIGTERM)
-            output, _ = await asyncio.wait_for(proc.communicate(), 30)
+            output = await _stop(proc)
         finally:
-            if proc.returncode is None:
-                proc.kill()
-            await fake.stop()
-        return proc.returncode or 0, output.decode()
+            await _cleanup(proc, fake)
+        return proc.returncode or 0, output
 
     code, output = asyncio.run(scenario())
     assert code == 0, output
@@ -120,13 +130,10 @@ def test_after_a_full_run_the_token_is_nowhere_and_files_are_private(tmp_path: P
                         f"{name}: {[s.body for s in fake.replies_to(token)]}"
                     ) from None
                 bodies += [str(s.body) for s in fake.replies_to(token)]
-            proc.send_signal(signal.SIGTERM)
-            output, _ = await asyncio.wait_for(proc.communicate(), 30)
+            output = await _stop(proc)
         finally:
-            if proc.returncode is None:
-                proc.kill()
-            await fake.stop()
-        return proc.returncode or 0, output.decode(), bodies
+            await _cleanup(proc, fake)
+        return proc.returncode or 0, output, bodies
 
     code, output, bodies = asyncio.run(scenario())
     assert code == 0, output
