@@ -55,6 +55,13 @@ _NUMBER = re.compile(
     rf"\b{_QUALIFIER}(?:[$€£]\s?)?(?:\d[\d,]*(?:\.\d+)?|{_NUMBER_WORDS}\b){_SCALE}(?P<tail>(?:\s+[A-Za-z0-9][\w'’-]*){{0,3}})",
     re.I,
 )
+# "a 15-year high": the number is part of a span of time.
+_HYPHENED = re.compile(r"-([a-z]+)", re.I)
+# A number right after a capitalized word (not opening the sentence, not a possessive, not a
+# month or a weekday) is part of a name.
+_IN_NAME = re.compile(
+    r"(?<=\S )(?!(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec|Mon|Tue|Wed|Thu|Fri|Sat|Sun)\w*\s$)[A-Z][\w-]*(?<!['’]s)\s$"
+)
 _MONTHS = r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
 _DATE = re.compile(
     rf"\b(?:(?:on |in |by )?(?:{_MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?|\d{{1,2}}\s+{_MONTHS}(?:\s+\d{{4}})?|{_MONTHS}\s+\d{{4}}|(?:the )?end of \d{{4}}|(?:early |late |mid-?)?(?:19|20)\d{{2}})|(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)|(?:last|next|this) (?:week|month|year))\b"
@@ -168,10 +175,14 @@ def _best_number(sentence: str, asked: set[str], analyzer: Analyzer) -> tuple[in
             if set(analyzer.terms(word.group())) & asked:
                 end = match.start("tail") + word.end()
                 score = 2.0
+        if number[0].isdigit() and _IN_NAME.search(sentence, 0, start):
+            continue  # "Boeing 737", "Max 9": a model's number, not a count
         if re.fullmatch(r"(?:19|20)\d{2}", number):
             score -= 1.5  # a bare year is rarely the count asked for
         tail = match.group("tail").split()
-        if tail and tail[0].lower() in _DURATION and not asked & {"long", "old"}:
+        hyphened = _HYPHENED.match(sentence, end)
+        unit = tail[0] if tail else hyphened.group(1) if hyphened else ""
+        if unit.lower() in _DURATION and not asked & {"long", "old"}:
             score -= 1.0  # "less than 10 years" is a span of time, not the count asked for
         if not number[0].isdigit() and number[0] not in "$€£":
             score += 0.3  # a qualified figure ("almost 600,000") is the headline number

@@ -26,6 +26,7 @@ from spellchecker import SpellChecker
 from index.models import Correction
 from index.search.analyzer import Analyzer
 from index.search.inflections import other_forms
+from index.search.stopwords import VAGUE
 
 _WORD = re.compile(r"\w+(?:[.,'’\-]\w+)*")
 # Typos are mended only in words this long: shorter ones have too many neighbours.
@@ -140,6 +141,8 @@ def build_query(
     corrections: list[Correction] = []
     for match in _WORD.finditer(text):
         word = match.group()
+        if word.lower() in VAGUE:
+            continue
         for term in analyzer.terms(word):
             alternatives = [(term,)]
             if term not in vocab and not any(ch.isdigit() for ch in term):

@@ -23,3 +23,12 @@ ENGLISH = frozenset(
 QUESTION_WORDS = frozenset({"many", "much"})
 
 DEFAULT = ENGLISH | QUESTION_WORDS
+
+# Words that stand for whatever the answer is ("was anyone hurt?", "did something change?"):
+# a question's, never an article's, so they are dropped from questions only and the index keeps
+# them.
+VAGUE = frozenset(
+    """
+    anyone anybody anything someone somebody something everyone everybody everything nobody
+    """.split()
+)

@@ -97,3 +97,79 @@ def test_passage_count_follows_the_config(tmp_path: Path) -> None:
 )
 def test_question_types(question: str, kind: QuestionType) -> None:
     assert question_type(question) is kind
+
+
+@pytest.mark.parametrize(
+    ("sentence", "highlight"),
+    [
+        # A model's number is part of its name, not the count asked for.
+        ("Regulators ground 171 Boeing 737 Max 9 jets", "171"),
+        ("Regulator grounds Boeing 737 Max 9 jets after a blowout", None),
+        # "a 15-year high" is a span of time.
+        ("The bank keeps rates at a 15-year high of 5.25 percent", "5.25 percent"),
+        ("On Monday 300 people marched", "300"),
+    ],
+)
+def test_numbers_inside_names_and_spans_of_time_are_not_counts(
+    sentence: str, highlight: str | None
+) -> None:
+    from index.answer.spans import find_span
+    from index.search.analyzer import Analyzer
+
+    analyzer = Analyzer()
+    asked = set(analyzer.terms("how many jets were grounded rates"))
+    span = find_span(sentence, asked, QuestionType.NUMBER, analyzer)
+    assert (sentence[span[0] : span[1]] if span else None) == highlight
+
+
+FINAL = {
+    "final.md": """---
+title: Spain beat England to win the Women's World Cup
+source: Test Times
+published: 2023-08-20
+---
+Spain won the Women's World Cup for the first time, beating England 1-0 in the final in Sydney.
+
+Captain Olga Carmona scored the only goal of the match in the first half.
+""",
+    "flight.md": """---
+title: Regulator grounds jets after a door panel blows out
+source: Test Times
+published: 2024-01-07
+---
+A door plug tore away from an Alaska Airlines flight shortly after take-off from Portland on Friday.
+
+The pilots landed safely and none of the passengers was seriously hurt.
+""",
+    "boe.md": """---
+title: Bank of England keeps rates on hold
+source: Test Times
+published: 2023-11-02
+---
+The Bank of England held its main interest rate at 5.25 percent on Thursday.
+""",
+}
+
+
+@pytest.fixture
+def final(tmp_path: Path) -> Answerer:
+    folder = write_corpus(tmp_path / "news", FINAL)
+    return Answerer(Searcher(build_snapshot(load_sources([folder]).articles)))
+
+
+def test_who_did_it_is_answered_by_the_sentence_with_the_deed(final: Answerer) -> None:
+    answer = final.answer("Who scored the only goal of the Women's World Cup final?")
+    assert answer.sentence is not None
+    assert "Olga Carmona" in answer.sentence.highlight
+
+
+def test_yes_no_evidence_may_rest_on_the_sentence_before(final: Answerer) -> None:
+    answer = final.answer("Was anyone seriously hurt on the Alaska Airlines flight?")
+    assert answer.sentence is not None
+    assert "seriously hurt" in answer.sentence.text
+    assert answer.sentence.highlight == ""  # never a guessed yes or no
+
+
+def test_another_institutions_rate_is_no_answer(final: Answerer) -> None:
+    answer = final.answer("What is the Federal Reserve's interest rate?")
+    assert answer.sentence is None

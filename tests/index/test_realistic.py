@@ -9,11 +9,11 @@ from tests.realistic import run_set, summary
 # What the set reached when these floors were set, less 0.05: a category that falls below has
 # lost something a user would notice. Rates where lower is better have ceilings instead.
 FLOORS = {
-    "plain": 0.90, "lowercase": 0.90, "wrapper": 0.80, "typo": 0.86, "alias": 0.86,
-    "open": 0.95, "why_yesno": 0.80, "followup": 0.82, "foreign": 0.95, "chitchat": 0.95,
-    "unanswerable": 0.70, "filtered": 0.95, "all": 0.86,
+    "plain": 0.95, "lowercase": 0.90, "wrapper": 0.90, "typo": 0.86, "alias": 0.86,
+    "open": 0.95, "why_yesno": 0.87, "followup": 0.82, "foreign": 0.95, "chitchat": 0.95,
+    "unanswerable": 0.76, "filtered": 0.95, "all": 0.89,
 }  # fmt: skip
-CEILINGS = {"refused_answerable": 0.081, "confidently_wrong": 0.113}
+CEILINGS = {"refused_answerable": 0.081, "confidently_wrong": 0.084}
 
 
 def test_every_category_holds_its_level(tmp_path: Path) -> None:

@@ -206,3 +206,8 @@ def test_acronyms_the_articles_define_are_learned_saved_and_used(tmp_path) -> No
         "faa": "Federal Aviation Administration",
         "esa": "European Space Agency",
     }
+
+
+def test_words_that_stand_for_the_answer_are_not_searched() -> None:
+    # "Was anyone hurt?": no article says "anyone"; the sentence that answers says "none".
+    assert concepts("was anyone hurt at meta") == concepts("was hurt at meta")
