@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from index.answer import ranker
 from index.answer.question import clean_question
+from index.answer.ranker import Candidate
 from index.answer.sentences import split_sentences
 from index.answer.spans import (
     QuestionType,
@@ -167,18 +171,14 @@ class Answerer:
         base = base.model_copy(update={"corrections": query.corrections})
         if reading.intent is Intent.BRIEF:
             return self._brief(base, reading.topic, query, filters)
-        if not query.concepts:
-            self.searcher.query_terms(reading.query)  # raises the "no words to search" error
-        hits = self.searcher.search_terms(
-            self._retrieval_terms(query), self.config.passages, filters
-        )
-        weights = self._weights(query)
+        hits, weights = self._retrieve(reading.query, query, filters)
         sentence_support, sentence = self._best_sentence(
             reading.query,
             hits,
             query,
             weights,
             followup=reading.followup,
+            asked=filters.asked if filters else None,
         )
         # On the top passage, or on the answer's own when that holds more of the question: the
         # top-ranked one may be about something else ("say" without Zuckerberg).
@@ -207,6 +207,42 @@ class Answerer:
                 "context": self._context(reading.query, sentence),
             }
         )
+
+    def _retrieve(
+        self, text: str, query: Query, filters: SearchFilters | None
+    ) -> tuple[list[Hit], dict[Concept, float]]:
+        """The passages to answer from, and what each question word weighs."""
+        if not query.concepts:
+            self.searcher.query_terms(text)  # raises the "no words to search" error
+        hits = self.searcher.search_terms(
+            self._retrieval_terms(query), self.config.passages, filters
+        )
+        return hits, self._weights(query)
+
+    def fact_candidates(
+        self, question: str, filters: SearchFilters | None = None
+    ) -> tuple[list[Candidate], list[float]]:
+        """Every candidate answer sentence of a standalone fact question, as :meth:`answer`
+        weighs them, with the support each would answer with (for training the ranker)."""
+        reading = read_question(clean_question(question, self.config.max_question_chars))
+        query = self.query(reading.query)
+        hits, weights = self._retrieve(reading.query, query, filters)
+        found = self.candidates(
+            reading.query,
+            hits,
+            query,
+            weights,
+            asked=filters.asked if filters else None,
+            with_features=True,
+        )
+        supports = [
+            max(
+                self._support(c.support, h, weights)
+                for h in {id(h): h for h in (hits[0], c.hit)}.values()
+            )
+            for c in found
+        ]
+        return found, supports
 
     def _as_written(self, query: Query, hits: list[Hit]) -> list[Correction]:
         """Corrections with the word as the articles write it ("Tesla", not the term "tesla")."""
@@ -342,18 +378,39 @@ class Answerer:
         query: Query,
         weights: dict[Concept, float],
         followup: bool = False,
+        asked: datetime | None = None,
     ) -> tuple[float, AnswerSentence | None]:
         """The best answering sentence, and how much of the question it supports (0 to 1).
 
         Support is measured on one sentence, not a whole passage: a passage can hold every word
         of "the capital of Mars" in different sentences without saying anything about it.
         """
+        candidates = self.candidates(question, hits, query, weights, followup, asked)
+        if not candidates:
+            return 0.0, None
+        best = max(candidates, key=lambda c: c.rule_score)
+        return best.support, AnswerSentence(
+            text=best.text, start=best.start, end=best.end, hit=best.hit
+        )
+
+    def candidates(
+        self,
+        question: str,
+        hits: list[Hit],
+        query: Query,
+        weights: dict[Concept, float],
+        followup: bool = False,
+        asked: datetime | None = None,
+        with_features: bool = False,
+    ) -> list[Candidate]:
+        """Every sentence of the best passages that holds a question word, with its span and the
+        features the ranker weighs."""
         analyzer = self.searcher.snapshot.analyzer
         kind = question_type(question)
         why = bool(_WHY.match(question))
         no_span = (bool(_YES_NO.match(question)) or bool(_SAYING.match(question))) and not why
         focus = question_focus(question, analyzer)
-        asked = {t for c in weights for t in c.terms}
+        asked_terms = {t for c in weights for t in c.terms}
         # The asking part (the last sentence, less relative clauses) says what is wanted. The
         # scene set before it, and asides like ", who changed his name to Ye,", are repeated by
         # many sentences on the topic that do not answer.
@@ -369,43 +426,94 @@ class Answerer:
         # A follow-up's answer holds at least one of its own words ("captain" in "who's the
         # captain?"), when any sentence does; the context only says where to look.
         own = [c for c in weights if c.terms & ask_terms] if followup else []
-        best: tuple[float, float, AnswerSentence] | None = None
-        # Per passage, not per sentence: the headline and outlet are the same for all of them.
-        headings: dict[int, tuple[set[str], set[str]]] = {}
-        previous: tuple[int, set[str]] = (-1, set())
+        top_score = max((h.score for h in hits), default=0.0) or 1.0
+        question_terms = analyzer.terms(question)
+        pairs = set(itertools.pairwise(question_terms))
+        asking = {c: w for c, w in weights.items() if c.terms & ask_terms}
+        total = sum(weights.values()) or 1.0
+        # Per passage, not per sentence: the headline, outlet and passage words are shared.
+        headings: dict[int, tuple[set[str], set[str], float, list[set[str]]]] = {}
+        found: list[Candidate] = []
         for rank, hit, index, penalty, sentence in self._candidates(hits, own, weights):
             if id(hit) not in headings:
+                title_terms = set(analyzer.terms(hit.article.title))
+                lists = [analyzer.terms(s) for _, s in self._sentences(hit)]
+                passage = title_terms.union(*lists)
                 headings[id(hit)] = (
-                    set(analyzer.terms(hit.article.title)),
+                    title_terms,
                     set(analyzer.terms(outlet_key(hit.article.source))),
+                    _share(weights, passage, set()),
+                    lists,
                 )
-            title_terms, outlet = headings[id(hit)]
-            terms = set(analyzer.terms(sentence))
+            title_terms, outlet, passage_share, sentence_lists = headings[id(hit)]
+            term_list = sentence_lists[index]
+            terms = set(term_list)
+            # A reason often names none of the question's words ("…because it now wants to
+            # build general intelligence"): under a headline that does, it may still answer.
+            reason = bool(why and _REASON.search(sentence) and title_terms & asked_terms)
+            if not terms & asked_terms and not reason:
+                continue
             # Evidence for a yes or no often speaks in the scene the sentence before sets
             # ("...an Alaska Airlines flight." "None of the passengers was seriously hurt."): it
             # counts as the headline. (For other questions it cost rtqa-dev 0.03 answer@1.)
-            before = previous[1] if no_span and previous[0] == id(hit) and index > 0 else set()
-            previous = (id(hit), terms)
-            # A reason often names none of the question's words ("…because it now wants to
-            # build general intelligence"): under a headline that does, it may still answer.
-            reason = why and _REASON.search(sentence) and title_terms & asked
-            if not terms & asked and not reason:
-                continue
+            before = set(sentence_lists[index - 1]) if no_span and index > 0 else set()
             if no_span:
                 span = None
             elif why:
                 span = _reason_span(sentence)
             else:
                 span = find_span(
-                    sentence, asked, kind, analyzer, exclude=outlet, common=common, focus=focus
+                    sentence,
+                    asked_terms,
+                    kind,
+                    analyzer,
+                    exclude=outlet,
+                    common=common,
+                    focus=focus,
                 )
+            share = _share(weights, terms, title_terms)
+            echo = span is None and len(terms - asked_terms) < ECHO_NEW_TERMS
+            bonded = not owner or _bonded(owner, sentence, title_terms, asked_terms, analyzer)
+            features = {"ask_share": _share(emphasis, terms, title_terms | before)}
+            if span is not None and not why:
+                features["span"] = 1.0
+                features["span_focus"] = float(
+                    bool(focus & set(analyzer.terms(sentence[span[0] : span[1]])))
+                )
+            if with_features:
+                features |= self._features(
+                    sentence, span, term_list, kind, why, focus, asked_terms, pairs, asking, weights
+                )
+                neighbours = [
+                    _share(weights, set(sentence_lists[j]), set())
+                    for j in (index - 1, index + 1)
+                    if 0 <= j < len(sentence_lists)
+                ]
+                features |= {
+                    "share": share,
+                    "own_share": _share(weights, terms, set()),
+                    "passage_share": passage_share,
+                    "neighbour_share": max(neighbours, default=0.0),
+                    "headline": float(penalty > 0),
+                    "article_rank": float(rank),
+                    "bm25": hit.score / top_score,
+                    "position": math.log1p(index + hit.position),
+                    "age": _age(hit, asked),
+                    "echo": float(echo),
+                    "unbonded": float(not bonded),
+                    "missing_max": max(
+                        (w for c, w in weights.items() if not c.held_by(terms | title_terms)),
+                        default=0.0,
+                    )
+                    / total,
+                }
             score = (
-                _share(emphasis, terms, title_terms | before)
+                features["ask_share"]
                 - penalty
                 - RANK_PENALTY * rank
                 - POSITION_PENALTY * (index + hit.position)
             )
-            if span is None and len(terms - asked) < ECHO_NEW_TERMS:
+            if echo:
                 # It restates the question (a quiz page, a lead that echoes the premise)
                 # and adds nothing that could answer it: the last resort, not the answer.
                 score -= ECHO_PENALTY
@@ -413,21 +521,60 @@ class Answerer:
                 score += REASON_BONUS if span is not None else -REASON_BONUS
             elif span is not None:
                 score += NAME_BONUS if kind is QuestionType.THING else TYPED_BONUS
-                if focus & set(analyzer.terms(sentence[span[0] : span[1]])):
+                if features["span_focus"]:
                     score += FOCUS_BONUS
-            bonded = not owner or _bonded(owner, sentence, title_terms, asked, analyzer)
             if not bonded:
                 score -= OWNER_PENALTY
-            if best is None or score > best[0]:
-                # No span: a yes/no question is answered by the evidence, never by a guess.
-                start, end = span if span else (0, 0 if no_span else len(sentence))
-                # About someone else's thing ("Meta's chief executive" for Nvidia's): no support.
-                best = (
-                    score,
-                    _share(weights, terms, title_terms) if bonded else 0.0,
-                    AnswerSentence(text=sentence, start=start, end=end, hit=hit),
+            # No span: a yes/no question is answered by the evidence, never by a guess.
+            start, end = span if span else (0, 0 if no_span else len(sentence))
+            found.append(
+                Candidate(
+                    text=sentence,
+                    start=start,
+                    end=end,
+                    hit=hit,
+                    features=features,
+                    # About someone else's thing ("Meta's chief executive" for Nvidia's): no support.
+                    support=share if bonded else 0.0,
+                    rule_score=score,
                 )
-        return (best[1], best[2]) if best else (0.0, None)
+            )
+        if with_features:
+            ranker.add_redundancy(found, analyzer.terms)
+        return found
+
+    def _features(
+        self,
+        sentence: str,
+        span: tuple[int, int] | None,
+        term_list: list[str],
+        kind: QuestionType,
+        why: bool,
+        focus: set[str],
+        asked_terms: set[str],
+        pairs: set[tuple[str, str]],
+        asking: dict[Concept, float],
+        weights: dict[Concept, float],
+    ) -> dict[str, float]:
+        """The ranker's features of one sentence that the hand-set score does not need."""
+        analyzer = self.searcher.snapshot.analyzer
+        terms = set(term_list)
+        features = {
+            "proximity": ranker.proximity(term_list, asked_terms),
+            "length": math.log(max(1, len(term_list))),
+            "new_terms": math.log1p(len(terms - asked_terms)),
+            "reason": float(why and span is not None),
+            "bigrams": ranker.bigrams(term_list, pairs),
+            "focus_in": float(bool(focus & terms)),
+            "ask_own": _share(asking, terms, set()) if asking else 0.0,
+        }
+        if span is not None and not why:
+            span_terms = analyzer.terms(sentence[span[0] : span[1]])
+            features[f"span_{kind.value}"] = 1.0
+            at = len(analyzer.terms(sentence[: span[0]]))
+            gap = ranker.words_between(term_list, range(at, at + len(span_terms)), asked_terms)
+            features["span_near"] = 0.0 if gap is None else 1.0 / (1.0 + gap)
+        return features
 
     def _support(self, sentence_support: float, top: Hit, weights: dict[Concept, float]) -> float:
         """Mean of the sentence's and the top passage's share of the question's weight, or 0 when
@@ -547,6 +694,16 @@ def _bonded(
         if word in owner_terms and others & set(words[max(0, i - 3) : i + 4]):
             return True
     return False
+
+
+def _age(hit: Hit, asked: datetime | None) -> float:
+    """log(1 + days from the article's publication to the question), 0 when either is unknown."""
+    published = hit.article.published
+    if published is None:
+        return 0.0
+    moment = asked or datetime.now(UTC)
+    days = (moment - published).total_seconds() / 86400
+    return math.log1p(max(0.0, days))
 
 
 def _reason_span(sentence: str) -> tuple[int, int] | None:
