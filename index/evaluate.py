@@ -22,7 +22,9 @@ from index.search.bm25 import BM25Params
 from index.search.build import Progress, build_snapshot
 from index.search.searcher import SearchConfig, SearchFilters
 
-METRICS = ("gold@1", "gold@3", "gold@5", "gold@10", "mrr@10", "answer@1", "answer@passages3")
+METRICS = (
+    "gold@1", "gold@3", "gold@5", "gold@10", "mrr@10", "answer@1", "highlight@1", "answer@passages3",
+)  # fmt: skip
 
 
 class EvalQuestion(BaseModel):
@@ -179,6 +181,7 @@ def score(questions: list[EvalQuestion], records: list[dict[str, object]]) -> di
         totals["mrr@10"] += 0 if rank is None else 1 / (rank + 1)
         answer = record.get("answer") or {}
         totals["answer@1"] += _contains(answer.get("text") or "", q.answers)
+        totals["highlight@1"] += _short_hit(answer.get("highlight") or "", q.answers)
         totals["answer@passages3"] += any(_contains(p.get("text"), q.answers) for p in passages[:3])
     n = len(questions) or 1
     return {k: round(v / n, 3) for k, v in totals.items()}
@@ -218,6 +221,16 @@ def _norm(text: str | None) -> str:
 def _contains(haystack: str | None, needles: list[str]) -> bool:
     h = f" {_norm(haystack)} "
     return any(f" {_norm(n)} " in h for n in needles if _norm(n))
+
+
+def _short_hit(span: str, needles: list[str]) -> bool:
+    """The bold part holds a gold answer and is short: a whole sentence in bold is no answer."""
+    words = len(_norm(span).split())
+    return any(
+        _contains(span, [a]) and words <= max(6, 2 * len(_norm(a).split()))
+        for a in needles
+        if _norm(a)
+    )
 
 
 def _canon(url: str | None) -> str:

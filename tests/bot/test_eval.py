@@ -17,6 +17,7 @@ FLOOR = {
     "gold@5": 0.902 - 0.03,
     "mrr@10": 0.766 - 0.03,
     "answer@1": 0.647 - 0.03,
+    "highlight@1": 0.382 - 0.03,
     "refused@unanswerable": 0.950 - 0.03,
 }
 CEILING = {"refused@answerable": 0.049 + 0.03}
@@ -92,6 +93,7 @@ def test_eval_on_a_small_folder_matches_score_py(tmp_path: Path) -> None:
     ours = _printed(result.stdout)
     assert ours["gold@1"] == 1.0
     assert ours["answer@1"] == pytest.approx(2 / 3, abs=1e-3)
+    assert ours["highlight@1"] == pytest.approx(2 / 3, abs=1e-3)  # "almost 600,000 GPUs", "Spain"
     reference = _reference(folder / "questions.jsonl", tmp_path / "details.jsonl")
     assert {k: reference[k] for k in ours} == ours
 
