@@ -10,9 +10,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bot.progress import ProgressBar, RefreshBar
-from bot.render_text import render_answer, render_health, render_report
-from bot.settings import Settings, load_settings, reindex_with
+from bot.render_text import render_answer, render_coverage, render_health, render_report
+from bot.settings import ConfigError, Settings, load_settings, reindex_with
 from index.answer.answerer import Answerer, continue_conversation
+from index.answer.journal import Journal
 from index.answer.question import clean_question, parse_since
 from index.answer.understanding import Conversation
 from index.dates import parse_date
@@ -142,6 +143,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="write each question's answer and passages as JSONL (score.py reads it)",
     )
+    p = command(
+        "report",
+        cmd_report,
+        "the questions most often refused and answers voted down",
+        "Show, from the answer journal the Discord bot keeps, the questions most often refused and the "
+        "answers most often voted down over the last days, grouped by wording: what sources to add.",
+    )
+    p.add_argument("--days", type=int, default=7, help="how far back to look (default 7)")
     command(
         "run",
         cmd_run,
@@ -161,6 +170,21 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     settings = load_settings(args.config, args.index)
     report = _reindex(settings)
     print(render_report(report))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config, args.index)
+    if not 1 <= args.days <= 3650:
+        raise ConfigError(
+            f"--days {args.days} is out of range; give a number of days from 1 to 3650."
+        )
+    journal = Journal(settings.store_path, retention_days=settings.feedback.retention_days)
+    try:
+        journal.prune()
+        print(render_coverage(journal.report(args.days)))
+    finally:
+        journal.close()
     return 0
 
 

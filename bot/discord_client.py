@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -12,8 +13,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.answer_views import AnswerButton
 from bot.discord_errors import report_app_command_error
 from bot.settings import Settings
+from index.answer.journal import Journal
 from index.service import NewsService
 
 log = logging.getLogger(__name__)
@@ -38,6 +41,7 @@ class NewsBot(commands.Bot):
         service: NewsService,
         *,
         sync: SyncMode = "if-changed",
+        journal: Journal | None = None,
         **options: Any,
     ) -> None:
         super().__init__(
@@ -52,6 +56,9 @@ class NewsBot(commands.Bot):
         self.service = service
         self.sync_mode = sync
         self.synced: list[str] = []
+        self.journal = journal or Journal(
+            settings.store_path, retention_days=settings.feedback.retention_days
+        )
 
     async def setup_hook(self) -> None:
         for extension in EXTENSIONS:
@@ -60,7 +67,16 @@ class NewsBot(commands.Bot):
             except Exception:
                 log.exception("Failed to load extension %s", extension)
         self.tree.on_error = report_app_command_error  # type: ignore[method-assign]
+        # Buttons under answers sent before a restart keep working.
+        self.add_dynamic_items(AnswerButton)
+        pruned = await asyncio.to_thread(self.journal.prune)
+        if pruned:
+            log.info("Pruned %d answers older than %d days", pruned, self.journal.retention_days)
         await self.sync_commands()
+
+    async def close(self) -> None:
+        await super().close()
+        self.journal.close()
 
     async def on_message(self, message: discord.Message) -> None:
         """Questions are handled by the ask cog's listener; there are no prefix commands."""

@@ -47,7 +47,10 @@ async def report_app_command_error(
         log.error("Command %s failed", getattr(interaction.command, "name", "?"), exc_info=error)
     text = words_for(error)
     try:
-        if interaction.response.is_done():
+        if interaction.response.type is discord.InteractionResponseType.deferred_channel_message:
+            # After a public "thinking…": the error takes its place; no second message.
+            await interaction.edit_original_response(content=text)
+        elif interaction.response.is_done():
             await interaction.followup.send(text, ephemeral=True)
         else:
             await interaction.response.send_message(text, ephemeral=True)

@@ -6,9 +6,11 @@ Article text is untrusted: every piece of it goes through ``discord_safe.inert``
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from bot.discord_safe import clip_escaped, inert, link_url
+from index.answer.journal import AnswerRecord, CoverageReport, ReportLine
 from index.dates import format_date
 from index.ingest.health import SourceHealth
 from index.ingest.reindex import ProgressEvent, ReindexReport
@@ -146,6 +148,76 @@ def not_found_embed(answer: Answer) -> Embed:
     return fit(embed)
 
 
+def sources_embed(record: AnswerRecord) -> Embed:
+    """Every passage the answer was built from (up to 10), one line each with its sentence."""
+    lines = []
+    for n, source in enumerate(record.sources, 1):
+        lines.append(
+            f"{n}. {_linked(source.title, source.url)} · "
+            + " · ".join(p for p in (inert(source.source, 80), format_date(source.published)) if p)
+            + f"\n> {inert(source.sentence, 300, line_start=False)}"
+        )
+    embed: Embed = {
+        "title": inert(f"Sources for: {record.question}", TITLE_LIMIT),
+        "description": "\n".join(lines) or "This answer came from no article.",
+        "color": BLUE,
+    }
+    return fit(embed)
+
+
+def why_embed(record: AnswerRecord) -> Embed:
+    """The passage the answer's sentence came from, with the question's words in bold."""
+    if not record.passage:
+        return {
+            "title": inert(f"Why: {record.question}", TITLE_LIMIT),
+            "description": "There is no answer sentence to explain: the news did not cover it.",
+            "color": GREY,
+        }
+    words = {w.lower() for w in record.matched}
+    pieces = re.split(r"([\w'’-]+)", record.passage)
+    body = "".join(
+        f"**{inert(p, line_start=False)}**"
+        if p.lower() in words
+        else inert(p, line_start=False, strip=False)
+        for p in pieces
+    )
+    matched = ", ".join(inert(w, 40) for w in record.matched) or "none"
+    description = (
+        f"From {_linked(record.title or '(untitled)', record.url)}\n\n{clip(body, 3000)}\n\n"
+        f"*Words of your question it holds: {matched}*"
+    )
+    return fit(
+        {
+            "title": inert(f"Why: {record.question}", TITLE_LIMIT),
+            "description": description,
+            "color": BLUE,
+        }
+    )
+
+
+def _linked(title: str, url: str | None) -> str:
+    """``[Headline](url)``, the headline escaped; in bold when the URL is not safe to link."""
+    text = inert(title or "(untitled)", 200)
+    safe = link_url(url)
+    return f"[{text}]({safe})" if safe else f"**{text}**"
+
+
+def short_refusal(answer: Answer) -> str:
+    """A refusal as one line of text, for answer channels where a card would be noise."""
+    if answer.refusal is Refusal.FILTERED and answer.detail:
+        return error_text(answer.detail)
+    if answer.refusal is Refusal.NOT_ENGLISH:
+        return NOT_ENGLISH
+    if answer.refusal is Refusal.CHITCHAT:
+        return CHITCHAT_HINT
+    nearest = "; ".join(inert(a.title, 120) for a in answer.nearest[:2])
+    return clip(
+        "I found nothing on that in the news I hold."
+        + (f" Closest: {nearest}." if nearest else ""),
+        CONTENT_LIMIT,
+    )
+
+
 def _notes(answer: Answer) -> str:
     notes = [f'Read "{c.typed}" as "{c.read}".' for c in answer.corrections]
     if answer.read_as:
@@ -229,18 +301,57 @@ def _health_line(health: SourceHealth) -> str:
     return line
 
 
-def help_embed() -> Embed:
-    return {
-        "title": "newsbot",
-        "description": (
-            "I answer questions about the news I have indexed, with the sentence that answers and its sources.\n\n"
-            "**/ask** `question` ask a question (or mention me with it)\n"
-            "**/sources** what is indexed and how fresh it is\n"
-            "**/reindex** refresh the news (Manage Server or an admin role)\n"
-            "**/help** this message"
-        ),
-        "color": BLUE,
-    }
+def help_embed(cooldown: float = 0.0, answer_channels: list[int] | None = None) -> Embed:
+    lines = [
+        "I answer questions about the news I have indexed, with the sentence that answers and "
+        "its sources.",
+        "",
+        "**/ask** `question` `since:` `source:` ask a question; `since:` keeps news from then on "
+        "(24h, 7d, 30d or a date), `source:` keeps one outlet or site (it suggests as you type). "
+        "You can also mention me with the question.",
+        "**/latest** `topic` `since:` `source:` the newest articles, on a topic or on everything",
+        "**/sources** what is indexed and how fresh it is",
+        "**/reindex** refresh the news (Manage Server or an admin role)",
+        "**/report** `days` the questions most often refused and answers voted down (admins)",
+        "**/help** this message",
+        "",
+        '**Follow-ups:** reply to one of my answers ("and how much did that cost?"), or press '
+        "*Ask a follow-up* for a thread where every message you write is a follow-up.",
+        "**Under each answer:** 👍 / 👎 tell the admins how I did; *More sources* and *Why this "
+        "answer?* show what the answer came from.",
+    ]
+    if answer_channels:
+        channels = ", ".join(f"<#{c}>" for c in answer_channels)
+        lines.append(
+            f"**Answer channels:** in {channels} every question is answered, no mention needed."
+        )
+    if cooldown > 0:
+        lines.append(f"**Pace:** one question every {cooldown:g} s per member.")
+    return {"title": "newsbot", "description": "\n".join(lines), "color": BLUE}
+
+
+def coverage_embed(report: CoverageReport) -> Embed:
+    """For admins: what members asked that the news did not cover, and answers voted down."""
+
+    def listing(lines: list[ReportLine]) -> str:
+        text = "\n".join(f"{line.count} × {inert(line.wording, 150)}" for line in lines)
+        return clip(text, FIELD_VALUE_LIMIT) if text else "none"
+
+    return fit(
+        {
+            "title": f"Coverage over the last {report.days} days",
+            "description": f"{report.questions:,} questions asked.",
+            "color": BLUE,
+            "fields": [
+                {"name": "Most often refused", "value": listing(report.refused), "inline": False},
+                {
+                    "name": "Most often voted down",
+                    "value": listing(report.voted_down),
+                    "inline": False,
+                },
+            ],
+        }
+    )
 
 
 def message_text(text: str) -> str:
@@ -301,16 +412,13 @@ def _clip_left(text: str, limit: int) -> str:
 
 
 def _source_line(hit: Hit) -> str:
+    """``[Headline](url) · Outlet · date`` on one line: the link hides behind its headline."""
     article = hit.article
-    parts = [f"**{inert(article.title or '(untitled)', 200)}**"]
+    parts = [_linked(article.title or "(untitled)", article.url)]
     if article.source:
         parts.append(inert(article.source, 80))
     parts.append(format_date(article.published))
-    line = " · ".join(parts)
-    url = link_url(article.url)
-    if url:
-        line += f"\n<{url}>"
-    return line
+    return " · ".join(p for p in parts if p)
 
 
 def _footer(answer: Answer) -> str:

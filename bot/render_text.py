@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from index.answer.journal import CoverageReport
 from index.dates import format_date
 from index.ingest.clean import strip_controls as _plain
 from index.ingest.health import SourceHealth
@@ -116,6 +117,18 @@ def render_report(report: ReindexReport) -> str:
 
 # Items failing are listed up to this many per source; the rest are counted.
 SHOWN_ITEM_FAILURES = 5
+
+
+def render_coverage(report: CoverageReport) -> str:
+    """The coverage report for the terminal: what was refused, and what was voted down."""
+    lines = [f"{report.questions:,} questions asked in the last {report.days} days."]
+    for heading, rows in (
+        ("Most often refused (add a source that covers them):", report.refused),
+        ("Most often voted down:", report.voted_down),
+    ):
+        lines += ["", heading]
+        lines += [f"  {row.count:>4} × {row.wording}" for row in rows] or ["  none"]
+    return "\n".join(lines)
 
 
 def render_health(health: list[SourceHealth]) -> str:

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from index.answer.answerer import AnswerConfig
+from index.answer.journal import DEFAULT_RETENTION_DAYS
 from index.errors import NewsbotError
 from index.ingest.chunking import ChunkingConfig
 from index.ingest.fetch import FetchConfig
@@ -99,6 +100,15 @@ class DiscordSettings(_Section):
     )
 
 
+class FeedbackSettings(_Section):
+    retention_days: int = Field(
+        default=DEFAULT_RETENTION_DAYS,
+        ge=1,
+        le=3650,
+        description="days the answer journal keeps questions, answers and votes",
+    )
+
+
 class Settings(_Section):
     index: IndexSettings = Field(default_factory=IndexSettings)
     sources: list[SourceSettings] = Field(default_factory=list)
@@ -110,6 +120,7 @@ class Settings(_Section):
     bm25: BM25Params = Field(default_factory=BM25Params)
     answer: AnswerConfig = Field(default_factory=AnswerConfig)
     discord: DiscordSettings = Field(default_factory=DiscordSettings)
+    feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
 
     def source_refs(self) -> list[SourceRef]:
         """The sources to index; the bundled sample news when none is configured."""

@@ -21,7 +21,6 @@ from index.ingest.reindex import RefreshProgress, ReindexReport
 from index.models import Answer
 from index.search import snapshot as snapshots
 from index.search.searcher import SearchConfig, SearchFilters
-from index.search.snapshot import Snapshot
 
 Rebuild = Callable[[RefreshProgress | None], ReindexReport]
 log = logging.getLogger(__name__)
@@ -87,6 +86,23 @@ class NewsService:
             )
         return answerer.answer(question, filters, conversation)
 
+    def brief(self, topic: str, filters: SearchFilters | None = None) -> Answer:
+        return self._loaded().brief(topic, filters)
+
+    def precheck(self, question: str, filters: SearchFilters | None = None) -> None:
+        self._loaded().precheck(question, filters)
+
+    def outlets(self, typed: str = "", limit: int = 25) -> list[str]:
+        return self._loaded().searcher.outlets(typed, limit)
+
+    def _loaded(self) -> Answerer:
+        answerer = self._answerer
+        if answerer is None:
+            raise IndexMissingError(
+                "The news index is not loaded yet; an admin can build it with /reindex."
+            )
+        return answerer
+
     def reindex(self, progress: RefreshProgress | None = None) -> ReindexReport:
         """Rebuild and swap in the new index; refuses at once if a rebuild is already running."""
         if not self._reindex_lock.acquire(blocking=False):
@@ -113,7 +129,7 @@ class NewsService:
             )
         snap = answerer.searcher.snapshot
         counts = np.bincount(snap.article_source, minlength=len(snap.sources))
-        names = _display_names(snap)
+        names = answerer.searcher.display_sources()
         per_source = {
             names[i]: int(n) for i, n in sorted(enumerate(counts), key=lambda x: -x[1]) if n
         }
@@ -126,16 +142,3 @@ class NewsService:
             indexed_at=snap.manifest.created_at,
             sources=self._health() if self._health else [],
         )
-
-
-def _display_names(snap: Snapshot) -> list[str]:
-    """Outlet names as the articles spell them (the index keys them lower-cased)."""
-    names = list(snap.sources)
-    seen: set[int] = set()
-    for index, source in enumerate(snap.article_source.tolist()):
-        if source not in seen:
-            seen.add(source)
-            names[source] = snap.article(index).source or "unknown"
-            if len(seen) == len(names):
-                break
-    return names

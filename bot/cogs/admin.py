@@ -1,4 +1,5 @@
-"""/reindex: admins refresh the news; one rebuild at a time, questions answered meanwhile."""
+"""Admin commands: /reindex refreshes the news (one rebuild at a time, questions answered
+meanwhile); /report shows what members asked that the news did not cover."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_client import NewsBot, admin_only
-from bot.discord_render import message_text, progress_text, report_embed
+from bot.discord_render import coverage_embed, message_text, progress_text, report_embed
 from index.ingest.reindex import ProgressEvent
 from index.service import ReindexRunningError
 
@@ -50,6 +51,21 @@ class AdminCog(commands.Cog):
                 await reporter
         await interaction.edit_original_response(
             content=None, embed=discord.Embed.from_dict(report_embed(report))
+        )
+
+    @app_commands.command(
+        name="report", description="The questions most often refused and answers voted down"
+    )
+    @app_commands.describe(days="how far back to look, in days (default 7)")
+    @app_commands.guild_only()
+    @admin_only()
+    async def report(
+        self, interaction: discord.Interaction, days: app_commands.Range[int, 1, 365] = 7
+    ) -> None:
+        await asyncio.to_thread(self.bot.journal.prune)
+        coverage = await asyncio.to_thread(self.bot.journal.report, days)
+        await interaction.response.send_message(
+            embed=discord.Embed.from_dict(coverage_embed(coverage)), ephemeral=True
         )
 
     async def _report_progress(

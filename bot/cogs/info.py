@@ -24,7 +24,13 @@ class InfoCog(commands.Cog):
     @app_commands.command(name="help", description="How to use newsbot")
     async def help(self, interaction: discord.Interaction) -> None:
         await interaction.response.send_message(
-            embed=discord.Embed.from_dict(help_embed()), ephemeral=True
+            embed=discord.Embed.from_dict(
+                help_embed(
+                    self.bot.settings.discord.cooldown_seconds,
+                    self.bot.settings.discord.answer_channels,
+                )
+            ),
+            ephemeral=True,
         )
 
 

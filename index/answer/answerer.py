@@ -24,6 +24,7 @@ from index.answer.spans import (
     question_type,
 )
 from index.answer.understanding import Conversation, Intent, Turn, read_question, strip_wrappers
+from index.errors import NewsbotError
 from index.ingest.clean import outlet_key
 from index.models import (
     Answer,
@@ -38,6 +39,11 @@ from index.search import snapshot as snapshots
 from index.search.analyzer import Analyzer
 from index.search.query import AliasTable, Concept, Query, build_query
 from index.search.searcher import SearchConfig, Searcher, SearchFilters
+
+
+class FilterError(NewsbotError):
+    """A filter names something the index does not hold (an outlet nobody indexed)."""
+
 
 # How a sentence's score is made (measured on ../shared/eval, see docs/quality.md): its share of
 # the question's weight, plus a bonus when it holds an answer of the asked type (a little more
@@ -207,6 +213,36 @@ class Answerer:
                 "context": self._context(reading.query, sentence),
             }
         )
+
+    def brief(self, topic: str, filters: SearchFilters | None = None) -> Answer:
+        """The newest articles about ``topic`` ('' for all the news), as for "what's new?"."""
+        snapshot = self.searcher.snapshot
+        topic = " ".join(topic.split())[: self.config.max_question_chars]
+        base = Answer(
+            question=f"Latest on {topic}" if topic else "Latest news",
+            indexed_at=snapshot.manifest.created_at,
+            articles=snapshot.manifest.counts.articles,
+            asked=filters.asked if filters else None,
+        )
+        problem = self.searcher.filter_problem(filters)
+        if problem:
+            return base.model_copy(update={"refusal": Refusal.FILTERED, "detail": problem})
+        query = self.query(topic)
+        return self._brief(
+            base.model_copy(update={"corrections": query.corrections}), topic, query, filters
+        )
+
+    def precheck(self, question: str, filters: SearchFilters | None = None) -> None:
+        """Raise the error a question would meet, without searching: no words to search, or an
+        outlet the index does not hold. Cheap, so a front end can refuse it privately first."""
+        question = clean_question(question, self.config.max_question_chars)
+        reading = read_question(question)
+        if reading.intent is Intent.FACT and not self.query(reading.query).concepts:
+            self.searcher.query_terms(reading.query)
+        if filters is not None and filters.source:
+            problem = self.searcher.filter_problem(SearchFilters(source=filters.source))
+            if problem:
+                raise FilterError(problem)
 
     def _retrieve(
         self, text: str, query: Query, filters: SearchFilters | None

@@ -131,6 +131,23 @@ _QUESTION_WORDS = re.compile(
     r"will|would|should|has|have|had)\b",
     re.IGNORECASE,
 )
+_ANY_QUESTION_WORD = re.compile(
+    r"\b(?:who|whom|whose|what|what's|which|when|where|why|how|tell me|any news)\b", re.I
+)
+MIN_QUESTION_WORDS = 3
+
+
+def looks_like_question(text: str) -> bool:
+    """Is a chat message a question at all? "thanks!" and "lol nice" are not; "how many GPUs
+    will Meta have" is, without its question mark. For channels where every message is read."""
+    words = text.split()
+    if len(words) < MIN_QUESTION_WORDS:
+        return False
+    return "?" in text or bool(
+        _QUESTION_WORDS.match(text.strip()) or _ANY_QUESTION_WORD.search(text)
+    )
+
+
 _TOPIC_FILLER = re.compile(r"^(?:the|a|an)\s+|\s+(?:news|lately|recently|these days|today)$", re.I)
 
 

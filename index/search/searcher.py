@@ -52,6 +52,7 @@ class Searcher:
     def __init__(self, snapshot: Snapshot, config: SearchConfig | None = None) -> None:
         self.snapshot = snapshot
         self.config = config or SearchConfig()
+        self._display: list[str] | None = None
 
     def query_terms(self, question: str) -> list[str]:
         terms = self.snapshot.analyzer.terms(question)
@@ -100,7 +101,9 @@ class Searcher:
             before = ~(published >= _end_of_day(filters.asked))
         from_source = self._source_articles(filters.source) if filters.source else before
         if filters.source and not (from_source & before).any():
-            return f"No articles from {filters.source} in the index."
+            nearest = self.nearest_outlets(filters.source)
+            hint = f"; the nearest outlets are {', '.join(nearest)}" if nearest else ""
+            return f"No articles from {filters.source} in the index{hint}."
         if filters.since is not None:
             recent = published >= filters.since.timestamp()
             if not (recent & before & from_source).any():
@@ -117,6 +120,46 @@ class Searcher:
                     f"the newest article{where} is from {newest}."
                 )
         return None
+
+    def outlets(self, typed: str = "", limit: int = 25) -> list[str]:
+        """Outlet names and sites in the index for a half-typed ``typed``: those starting with
+        it first, then those containing it, each by how many articles they have."""
+        snap = self.snapshot
+        typed = typed.lower().strip()
+        counts = np.bincount(snap.article_source, minlength=len(snap.sources))
+        host_counts = np.bincount(snap.article_host, minlength=len(snap.hosts))
+        names = [
+            (n, int(c)) for n, c in zip(self.display_sources(), counts, strict=True) if n and c
+        ]
+        names += [(h, int(c)) for h, c in zip(snap.hosts, host_counts, strict=True) if h and c]
+        best: dict[str, int] = {}
+        for name, count in names:
+            if typed in name.lower():
+                best[name] = max(best.get(name, 0), count)
+        ranked = sorted(best, key=lambda n: (not n.lower().startswith(typed), -best[n], n))
+        return ranked[:limit]
+
+    def display_sources(self) -> list[str]:
+        """Outlet names as the articles spell them (the index keys them lower-cased)."""
+        if self._display is None:
+            snap = self.snapshot
+            names = list(snap.sources)
+            seen: set[int] = set()
+            for index, source in enumerate(snap.article_source.tolist()):
+                if source not in seen:
+                    seen.add(source)
+                    names[source] = snap.article(index).source or "unknown"
+                    if len(seen) == len(names):
+                        break
+            self._display = names
+        return self._display
+
+    def nearest_outlets(self, wanted: str, limit: int = 3) -> list[str]:
+        """Outlets spelled like ``wanted``, for "did you mean"."""
+        import difflib
+
+        names = [n for n in {*self.snapshot.sources, *self.snapshot.hosts} if n]
+        return difflib.get_close_matches(wanted.lower().strip(), names, n=limit, cutoff=0.5)
 
     def newest(self, limit: int, filters: SearchFilters | None = None) -> list[Hit]:
         """The first passage of each of the newest articles the filters allow, newest first."""

@@ -75,13 +75,18 @@ class FakeDiscord:
         self.identify: dict[str, Any] | None = None
         self.auth_headers: list[str] = []
         self.acks: dict[str, list[dict[str, Any]]] = {}
-        self._interactions: dict[str, tuple[str, float]] = {}  # token -> (id, dispatched at)
+        # token -> (interaction id, dispatched at, the message a button was on)
+        self._interactions: dict[str, tuple[str, float, str | None]] = {}
         self._ws: web.WebSocketResponse | None = None
         self._zlib: Any = None
         self._seq = 0
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.port = 0
+        self.messages: dict[str, dict[str, Any]] = {}  # every message, by id
+        self.originals: dict[str, str] = {}  # interaction token -> its response message id
+        self.reactions: list[tuple[str, str]] = []  # (message id, emoji)
+        self.threads: dict[str, dict[str, Any]] = {}  # thread id -> channel
 
     # ----- lifecycle -------------------------------------------------------------------------
 
@@ -157,6 +162,12 @@ class FakeDiscord:
                 return self._get_commands
             case ("POST", ["channels", _, "messages"]):
                 return self._channel_message
+            case ("GET", ["channels", _, "messages", _]):
+                return self._get_message
+            case ("PUT", ["channels", _, "messages", _, "reactions", _, "@me"]):
+                return self._react
+            case ("POST", ["channels", _, "messages", _, "threads"]):
+                return self._start_thread
             case ("POST", ["channels", _, "typing"]):
                 return self._typing
             case ("POST", ["interactions", _, _, "callback"]):
@@ -199,7 +210,45 @@ class FakeDiscord:
 
     async def _channel_message(self, parts: list[str], body: dict[str, Any]) -> web.Response:
         self.sent.append(Sent(f"channel {parts[1]}", body))
-        return _json(self._message(parts[1], body))
+        message = self._message(parts[1], body)
+        reference = body.get("message_reference") or {}
+        replied = str(reference.get("message_id", ""))  # discord.py sends ids as numbers
+        if replied in self.messages:
+            message["message_reference"] = {
+                "message_id": replied,
+                "channel_id": parts[1],
+                "guild_id": GUILD_ID,
+            }
+            message["referenced_message"] = self.messages[replied]
+            message["type"] = 19
+        return _json(message)
+
+    async def _get_message(self, parts: list[str], body: dict[str, Any]) -> web.Response:
+        message = self.messages.get(parts[3])
+        if message is None or message["channel_id"] != parts[1]:
+            return _json({"message": "Unknown Message", "code": 10008}, status=404)
+        return _json(message)
+
+    async def _react(self, parts: list[str], body: dict[str, Any]) -> web.Response:
+        from urllib.parse import unquote
+
+        self.reactions.append((parts[3], unquote(parts[5])))
+        await self._record(f"REACT {unquote(parts[5])}")
+        return web.Response(status=204)
+
+    async def _start_thread(self, parts: list[str], body: dict[str, Any]) -> web.Response:
+        # A thread started from a message has the message's id.
+        thread = {
+            "id": parts[3], "type": 11, "guild_id": GUILD_ID, "parent_id": parts[1],
+            "name": body.get("name", ""), "owner_id": BOT_ID, "member_count": 1, "message_count": 0,
+            "thread_metadata": {"archived": False, "auto_archive_duration": body.get("auto_archive_duration", 1440),
+                                "archive_timestamp": "2026-01-01T00:00:00+00:00", "locked": False},
+            "flags": 0, "rate_limit_per_user": 0, "last_message_id": None,
+        }  # fmt: skip
+        self.threads[parts[3]] = thread
+        await self.dispatch("THREAD_CREATE", {**thread, "newly_created": True})
+        await self._record(f"THREAD {parts[3]}")
+        return _json(thread)
 
     async def _typing(self, parts: list[str], body: dict[str, Any]) -> web.Response:
         return web.Response(status=204)
@@ -211,12 +260,33 @@ class FakeDiscord:
             return _json(
                 {"message": "Interaction has already been acknowledged.", "code": 40060}, status=400
             )
-        dispatched = self._interactions.get(token, (interaction_id, time.monotonic()))[1]
+        dispatched = self._interactions.get(token, (interaction_id, time.monotonic(), None))[1]
         if time.monotonic() - dispatched > 3.0:
             return _json({"message": "Unknown interaction", "code": 10062}, status=404)
         acks.append(body)
-        self.sent.append(Sent(f"callback {token}", body.get("data") or {}))
+        self.sent.append(
+            Sent(f"callback {token}", {**(body.get("data") or {}), "type": body.get("type")})
+        )
+        if body.get("type") in (6, 7, 8):  # update the clicked message, or autocomplete choices
+            source = self._interactions.get(token, ("", 0.0, None))
+            message = dict(self.messages.get(source[2] or "", self._message(CHANNEL_ID, {})))
+            if body.get("type") == 7:
+                message.update(
+                    {
+                        k: v
+                        for k, v in (body.get("data") or {}).items()
+                        if k in ("content", "embeds", "components")
+                    }
+                )
+                self.messages[message["id"]] = message
+            return _json(
+                {
+                    "interaction": {"id": interaction_id, "type": 3},
+                    "resource": {"type": body.get("type"), "message": message},
+                }
+            )
         message = self._message(CHANNEL_ID, body.get("data") or {})
+        self.originals[token] = message["id"]
         return _json({
             "interaction": {"id": interaction_id, "type": 2, "response_message_id": message["id"],
                             "response_message_loading": body.get("type") == 5,
@@ -229,18 +299,26 @@ class FakeDiscord:
         return _json(self._message(CHANNEL_ID, body))
 
     async def _original(self, parts: list[str], body: dict[str, Any]) -> web.Response:
+        original = self.messages.get(self.originals.get(parts[2], ""))
         if body:
             self.sent.append(Sent(f"edit {parts[2]}", body))
-        return _json(self._message(CHANNEL_ID, body))
+            if original is not None:
+                original.update(
+                    {k: v for k, v in body.items() if k in ("content", "embeds", "components")}
+                )
+        return _json(original or self._message(CHANNEL_ID, body))
 
     def _message(self, channel_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        return {
+        message = {
             "id": str(next(_ids)), "channel_id": channel_id, "guild_id": GUILD_ID, "author": BOT_USER,
             "content": body.get("content") or "", "timestamp": "2026-01-01T00:00:00+00:00",
             "edited_timestamp": None, "tts": False, "mention_everyone": False, "mentions": [],
             "mention_roles": [], "attachments": [], "embeds": body.get("embeds") or [],
             "pinned": False, "type": 0, "flags": body.get("flags", 0),
+            "components": body.get("components") or [],
         }  # fmt: skip
+        self.messages[message["id"]] = message
+        return message
 
     # ----- gateway ---------------------------------------------------------------------------
 
@@ -336,22 +414,69 @@ class FakeDiscord:
         roles: list[str] | None = None,
     ) -> str:
         """A user runs a slash command; returns the interaction token to follow its replies."""
+        command = self._command(name)
+        data = {
+            "id": command["id"], "name": name, "type": 1, "guild_id": GUILD_ID,
+            "options": [{"name": k, "type": 3, "value": v} for k, v in (options or {}).items()],
+        }  # fmt: skip
+        return await self._interact(2, data, author=author, permissions=permissions, roles=roles)
+
+    async def autocomplete(
+        self, name: str, options: dict[str, Any], focused: str
+    ) -> list[dict[str, Any]]:
+        """A user types into an option with autocomplete; returns the choices offered."""
+        command = self._command(name)
+        data = {
+            "id": command["id"], "name": name, "type": 1, "guild_id": GUILD_ID,
+            "options": [{"name": k, "type": 3, "value": v, **({"focused": True} if k == focused else {})}
+                        for k, v in options.items()],
+        }  # fmt: skip
+        token = await self._interact(4, data)
+        await self.wait_for(lambda: bool(self.replies_to(token)))
+        return self.replies_to(token)[0].body.get("choices", [])
+
+    async def click(
+        self, message_id: str, custom_id: str, *, author: dict[str, Any] | None = None
+    ) -> str:
+        """A user presses a button on one of the bot's messages; returns the interaction token."""
+        message = self.messages[message_id]
+        data = {"custom_id": custom_id, "component_type": 2}
+        return await self._interact(3, data, author=author, message=message)
+
+    def _command(self, name: str) -> dict[str, Any]:
         scope = GUILD_ID if GUILD_ID in self.synced else "global"
-        command = next(c for c in self.synced[scope] if c["name"] == name)
+        return next(c for c in self.synced[scope] if c["name"] == name)
+
+    async def _interact(
+        self,
+        kind: int,
+        data: dict[str, Any],
+        *,
+        author: dict[str, Any] | None = None,
+        permissions: int = 0,
+        roles: list[str] | None = None,
+        message: dict[str, Any] | None = None,
+    ) -> str:
         token = f"token-{next(_ids)}"
         interaction_id = str(next(_ids))
-        self._interactions[token] = (interaction_id, time.monotonic())
-        await self.dispatch("INTERACTION_CREATE", {
-            "id": interaction_id, "application_id": APP_ID, "type": 2, "token": token, "version": 1,
-            "data": {"id": command["id"], "name": name, "type": 1, "guild_id": GUILD_ID,
-                     "options": [{"name": k, "type": 3, "value": v} for k, v in (options or {}).items()]},
-            "guild_id": GUILD_ID, "channel_id": CHANNEL_ID,
-            "channel": {"id": CHANNEL_ID, "type": 0, "guild_id": GUILD_ID, "name": "news", "position": 0,
+        self._interactions[token] = (
+            interaction_id,
+            time.monotonic(),
+            message["id"] if message else None,
+        )
+        channel_id = message["channel_id"] if message else CHANNEL_ID
+        payload = {
+            "id": interaction_id, "application_id": APP_ID, "type": kind, "token": token, "version": 1,
+            "data": data, "guild_id": GUILD_ID, "channel_id": channel_id,
+            "channel": {"id": channel_id, "type": 0, "guild_id": GUILD_ID, "name": "news", "position": 0,
                         "permission_overwrites": [], "nsfw": False, "parent_id": None},
             "member": {**_member(author or user(5001, "reader"), roles or []), "permissions": str(permissions)},
             "app_permissions": "2147483647", "locale": "en-US", "guild_locale": "en-US",
             "attachment_size_limit": 8388608, "entitlements": [], "authorizing_integration_owners": {}, "context": 0,
-        })  # fmt: skip
+        }  # fmt: skip
+        if message is not None:
+            payload["message"] = message
+        await self.dispatch("INTERACTION_CREATE", payload)
         return token
 
     async def say(
@@ -361,19 +486,32 @@ class FakeDiscord:
         channel_id: str = CHANNEL_ID,
         author: dict[str, Any] | None = None,
         mention_bot: bool = False,
+        reply_to: str | None = None,
     ) -> str:
-        """A user posts a message; content is blanked as Discord would without the intent."""
+        """A user posts a message; content is blanked as Discord would without the intent. A reply
+        to the bot's message counts as a mention (Discord's default "ping on reply")."""
         assert self.identify is not None
         has_intent = bool(self.identify["intents"] & MESSAGE_CONTENT_INTENT)
-        visible = content if (has_intent or mention_bot) else ""
+        replied = self.messages.get(reply_to or "")
+        mentions_bot = mention_bot or bool(replied and replied["author"]["id"] == BOT_ID)
+        visible = content if (has_intent or mentions_bot) else ""
         message_id = str(next(_ids))
-        await self.dispatch("MESSAGE_CREATE", {
+        message = {
             "id": message_id, "channel_id": channel_id, "guild_id": GUILD_ID,
             "author": author or user(5001, "reader"), "member": {"roles": [], "joined_at": "2026-01-01T00:00:00+00:00", "deaf": False, "mute": False, "flags": 0},
             "content": visible, "timestamp": "2026-01-01T00:00:00+00:00", "edited_timestamp": None,
-            "tts": False, "mention_everyone": False, "mentions": [BOT_USER] if mention_bot else [],
+            "tts": False, "mention_everyone": False, "mentions": [BOT_USER] if mentions_bot else [],
             "mention_roles": [], "attachments": [], "embeds": [], "pinned": False, "type": 0, "flags": 0,
-        })  # fmt: skip
+            "components": [],
+        }  # fmt: skip
+        if replied is not None:
+            message["type"] = 19
+            message["message_reference"] = {
+                "message_id": replied["id"], "channel_id": replied["channel_id"], "guild_id": GUILD_ID,
+            }  # fmt: skip
+            message["referenced_message"] = replied
+        self.messages[message_id] = {**message, "content": content}
+        await self.dispatch("MESSAGE_CREATE", message)
         return message_id
 
     def replies_to(self, token: str) -> list[Sent]:

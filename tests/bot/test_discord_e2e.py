@@ -167,7 +167,7 @@ def test_login_then_sync_then_ready_with_the_declared_commands(
             assert log.index("GET users/@me") < log.index(f"SYNC {GUILD_ID}") < log.index("READY")
             assert "SYNC global" not in log  # guild ids configured: never both
             commands = {c["name"]: c for c in h.fake.synced[GUILD_ID]}
-            assert set(commands) == {"ask", "reindex", "sources", "help"}
+            assert set(commands) == {"ask", "latest", "reindex", "report", "sources", "help"}
             question, since, source = commands["ask"]["options"]
             assert (question["name"], question["type"], question["required"]) == (
                 "question",
@@ -181,7 +181,9 @@ def test_login_then_sync_then_ready_with_the_declared_commands(
                 "source",
                 False,
             ]
+            assert since["autocomplete"] and source["autocomplete"]
             assert int(commands["reindex"]["default_member_permissions"]) == MANAGE_GUILD
+            assert int(commands["report"]["default_member_permissions"]) == MANAGE_GUILD
             assert set(h.fake.auth_headers) == {f"Bot {TOKEN}"}
             assert not h.fake.identify["intents"] & MESSAGE_CONTENT_INTENT  # no answer channels
 
@@ -216,11 +218,14 @@ def test_ask_defers_then_answers_with_the_number_and_the_source(
             [embed] = embeds(followup)
             assert "**almost 600,000 GPUs**" in embed["description"]
             sources = embed["fields"][0]["value"]
+            first = sources.splitlines()[0]
+            assert first.startswith("1. [Meta aims for a stockpile")
             assert (
-                "The Circuit" in sources
-                and "<https://news.example/tech/2024/01/19/meta-gpu-stockpile>" in sources
+                "](https://news.example/tech/2024/01/19/meta-gpu-stockpile) · The Circuit · "
+                in first
             )
             assert "articles indexed" in embed["footer"]["text"]
+            assert "last reindex" in embed["footer"]["text"]
 
     run_async(scenario)
 
@@ -566,9 +571,17 @@ def test_ask_gives_briefs_reasons_and_casual_answers(
             brief = await ask(h, {"question": "what's new with Meta?"})
             assert brief["title"] == "Latest on Meta" and 3 <= len(brief["fields"]) <= 5
             assert all("<https://news.example/" in f["value"] for f in brief["fields"])
-            filtered = await ask(h, {"question": QUESTION, "source": "cnn.com"})
-            assert (
-                discord_shows(filtered["description"]) == "No articles from cnn.com in the index."
+            # An outlet the index does not hold is refused privately, before the public defer,
+            # with the nearest spellings.
+            [private] = await h.slash_replies(
+                "ask", {"question": QUESTION, "source": "news.exampel"}
+            )
+            assert private.route.startswith("callback") and private.body["flags"] & 64
+            assert private.body["content"].startswith("No articles from news.exampel in the index")
+            assert "news.example" in private.body["content"].split("nearest outlets are")[1]
+            filtered = await ask(h, {"question": QUESTION, "since": "2024-12-31"})
+            assert discord_shows(filtered["description"]).startswith(
+                "Nothing newer than 2024-12-31"
             )
             hello = await ask(h, {"question": "hi"})
             assert "Ask me about the news with /ask" in hello["description"]

@@ -89,7 +89,9 @@ def test_sync_commands_registers_globally_and_exits(tmp_path: Path) -> None:
     code, output, fake = asyncio.run(scenario())
     assert code == 0, output
     assert "Synced the slash commands: global." in output
-    assert {c["name"] for c in fake.synced["global"]} == {"ask", "reindex", "sources", "help"}
+    assert {c["name"] for c in fake.synced["global"]} == {
+        "ask", "latest", "reindex", "report", "sources", "help",
+    }  # fmt: skip
     assert "READY" not in fake.log  # HTTP only: no gateway connection for a sync
 
 

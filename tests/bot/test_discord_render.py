@@ -62,8 +62,10 @@ def test_the_span_is_bold_and_sources_are_cited() -> None:
         "Meta will have **almost 600,000 GPUs** by the end of 2024.\n\n*As of 2026-11-26, per Outlet.*"
     )
     sources = embed["fields"][0]["value"]
-    assert sources.count("<https://e.test/") == 3
-    assert "**Headline 0** · Outlet · 2026-11-26" in sources
+    assert sources.count("](https://e.test/") == 3  # masked links, one line each
+    assert sources.splitlines()[0].startswith("1. [Headline 0](https://e.test/")
+    assert sources.splitlines()[0].endswith(") · Outlet · 2026-11-26")
+    assert len(sources.splitlines()) == 3
     assert embed["footer"]["text"] == "42 articles indexed · last reindex 2026-11-26 12:00 UTC"
 
 

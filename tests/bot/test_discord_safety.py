@@ -59,10 +59,11 @@ _LIVE = {
     "code": re.compile(r"`"),
     "strike or underline": re.compile(r"~~|__"),
 }
-# What the bot writes itself: bold, italics, its own angle-bracket links to sources, and the
-# numbers of its list of sources ("1. **Title**").
-_OWN_LINK = re.compile(r"<https?://[^\s<>]+>")
-_OWN_NUMBERS = re.compile(r"(?m)^[1-9]\. (?=\*\*)")
+# What the bot writes itself: bold, italics, its own links to sources (masked behind an escaped
+# headline, or in angle brackets), and the numbers of its lists ("1. [Title](url)", "1. **Title**"
+# when the link is not safe to show).
+_OWN_LINK = re.compile(r"<https?://[^\s<>]+>|\[[^\[\]]*\]\(https?://[^\s()<>]+\)")
+_OWN_NUMBERS = re.compile(r"(?m)^(?:10|[1-9])\. (?=\[|\*\*)")
 
 MARKUP = (
     "[Claim your prize](https://evil.example/prize)",

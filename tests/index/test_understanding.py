@@ -211,3 +211,21 @@ def test_acronyms_the_articles_define_are_learned_saved_and_used(tmp_path) -> No
 def test_words_that_stand_for_the_answer_are_not_searched() -> None:
     # "Was anyone hurt?": no article says "anyone"; the sentence that answers says "none".
     assert concepts("was anyone hurt at meta") == concepts("was hurt at meta")
+
+
+@pytest.mark.parametrize(
+    ("text", "question"),
+    [
+        ("thanks!", False),
+        ("lol nice", False),
+        ("that is a great article", False),
+        ("how many gpus will meta have", True),
+        ("Meta GPUs, any news?", True),
+        ("is the ECB cutting rates", True),
+        ("ok?", False),  # under three words
+    ],
+)
+def test_only_questions_are_read_as_questions_in_answer_channels(text: str, question: bool) -> None:
+    from index.answer.understanding import looks_like_question
+
+    assert looks_like_question(text) is question
