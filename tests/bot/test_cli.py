@@ -350,3 +350,29 @@ def test_chat_answers_follow_ups_and_starts_over_on_a_blank_line(tmp_path: Path)
     assert "$11 billion" in followup["answer"]["text"]
     assert fresh["read_as"] is None  # a new conversation: nothing to lean on
     assert "$11 billion" not in (fresh["answer"] or {}).get("text", "")
+
+
+def test_report_reads_the_answer_journal(tmp_path: Path) -> None:
+    from index.answer.journal import Journal
+    from index.models import Answer, Refusal
+
+    index = tmp_path / "idx"
+    journal = Journal(index.with_name("idx.articles.sqlite3"))
+    from datetime import UTC, datetime
+
+    for _ in range(2):
+        journal.record(
+            Answer(
+                question="What is the capital of Mars?",
+                indexed_at=datetime.now(UTC),
+                articles=1,
+                refusal=Refusal.NOT_COVERED,
+            )
+        )
+    journal.close()
+    result = run("report", "--index", str(index), "--days", "7")
+    assert result.returncode == 0, result.stderr
+    assert "2 questions asked in the last 7 days." in result.stdout
+    assert "2 × What is the capital of Mars?" in result.stdout
+    bad = run("report", "--index", str(index), "--days", "0")
+    assert bad.returncode != 0 and "Traceback" not in bad.stderr and "--days 0" in bad.stderr

@@ -231,3 +231,17 @@ def test_autocomplete_offers_outlets_and_periods_and_latest_gives_a_brief(
             assert set(buttons(brief.body)) == {"up", "down", "more", "thread"}  # no "why"
 
     run_async(scenario)
+
+
+def test_questions_that_cannot_be_searched_and_admin_reports_are_private_and_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def scenario() -> None:
+        async with running(make_settings(tmp_path), monkeypatch) as h:
+            [vague] = await h.slash_replies("ask", {"question": "what is it?"})
+            assert vague.route.startswith("callback") and vague.body["flags"] & 64
+            assert h.fake.acks[h.fake.sent[-1].route.split()[1]][0]["type"] == 4  # never deferred
+            [denied] = await h.slash_replies("report", {})
+            assert denied.body["flags"] & 64 and "Manage Server" in denied.body["content"]
+
+    run_async(scenario)
