@@ -74,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="newsbot",
         description="Answer questions about the news from an index of articles, with sources.",
     )
+    parser.add_argument("--version", action="version", version=f"newsbot {_version()}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
 
     def command(
@@ -166,11 +167,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser  # fmt: skip
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("newsbot")
+    except PackageNotFoundError:
+        return "(not installed)"
+
+
 def cmd_reindex(args: argparse.Namespace) -> int:
+    """Exit 0 when every source worked, 2 when some had problems (listed), 1 when none worked."""
     settings = load_settings(args.config, args.index)
     report = _reindex(settings)
     print(render_report(report))
-    return 0
+    if report.failed_sources and not report.working_sources:
+        return 1
+    return 2 if report.failed_sources else 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -80,7 +80,7 @@ class StoreSettings(_Section):
 
 class RefreshSettings(_Section):
     every_minutes: float = Field(
-        default=0, ge=0, description="scheduled refresh in the bot; 0 turns it off"
+        default=30, ge=0, description="scheduled refresh in the bot; 0 turns it off"
     )
 
 

@@ -56,6 +56,8 @@ class NewsService:
         self._answer_config = answer_config or AnswerConfig()
         self._search_config = search_config or SearchConfig()
         self._answerer: Answerer | None = None
+        self._loaded_from: tuple[int, int] | None = None  # CURRENT's identity when loaded
+        self._swap_lock = threading.Lock()
         self._reindex_lock = threading.Lock()
         self._reindex_started: float | None = None
 
@@ -67,7 +69,29 @@ class NewsService:
             log.warning(reason)
             self.reindex()
             return
+        snapshots.tidy(self.index_path)  # what a process that died left behind
+        self._swap_in()
+
+    def _swap_in(self) -> None:
+        marker = _current_marker(self.index_path)
         self._answerer = Answerer.load(self.index_path, self._search_config, self._answer_config)
+        self._loaded_from = marker
+
+    def _follow_current(self) -> None:
+        """Swap in a snapshot another process (cron, a shell) made live since this one loaded:
+        one stat of CURRENT per question."""
+        marker = _current_marker(self.index_path)
+        if marker is None or marker == self._loaded_from or self._answerer is None:
+            return
+        with self._swap_lock:
+            if marker == self._loaded_from:
+                return
+            try:
+                self._swap_in()
+                log.info("Swapped in the index another process rebuilt")
+            except NewsbotError as exc:
+                self._loaded_from = marker  # do not retry on every question
+                log.warning("Kept the current index: the new one did not load (%s)", exc)
 
     @property
     def reindexing(self) -> bool:
@@ -79,12 +103,8 @@ class NewsService:
         filters: SearchFilters | None = None,
         conversation: Conversation | None = None,
     ) -> Answer:
-        answerer = self._answerer  # one read: a concurrent swap cannot mix two snapshots
-        if answerer is None:
-            raise IndexMissingError(
-                "The news index is not loaded yet; an admin can build it with /reindex."
-            )
-        return answerer.answer(question, filters, conversation)
+        # One read of the answerer: a concurrent swap cannot mix two snapshots.
+        return self._loaded().answer(question, filters, conversation)
 
     def brief(self, topic: str, filters: SearchFilters | None = None) -> Answer:
         return self._loaded().brief(topic, filters)
@@ -96,6 +116,7 @@ class NewsService:
         return self._loaded().searcher.outlets(typed, limit)
 
     def _loaded(self) -> Answerer:
+        self._follow_current()
         answerer = self._answerer
         if answerer is None:
             raise IndexMissingError(
@@ -114,19 +135,15 @@ class NewsService:
         try:
             self._reindex_started = time.monotonic()
             report = self._rebuild(progress)
-            fresh = Answerer.load(self.index_path, self._search_config, self._answer_config)
-            self._answerer = fresh
+            with self._swap_lock:
+                self._swap_in()
             return report
         finally:
             self._reindex_started = None
             self._reindex_lock.release()
 
     def status(self) -> IndexStatus:
-        answerer = self._answerer
-        if answerer is None:
-            raise IndexMissingError(
-                "The news index is not loaded yet; an admin can build it with /reindex."
-            )
+        answerer = self._loaded()
         snap = answerer.searcher.snapshot
         counts = np.bincount(snap.article_source, minlength=len(snap.sources))
         names = answerer.searcher.display_sources()
@@ -142,3 +159,12 @@ class NewsService:
             indexed_at=snap.manifest.created_at,
             sources=self._health() if self._health else [],
         )
+
+
+def _current_marker(index_path: Path) -> tuple[int, int] | None:
+    """CURRENT's inode and change time: a swap replaces the file, so either changes."""
+    try:
+        stat = (index_path / "CURRENT").stat()
+    except OSError:
+        return None
+    return stat.st_ino, stat.st_mtime_ns

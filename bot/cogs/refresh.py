@@ -9,6 +9,7 @@ from discord.ext import commands, tasks
 
 from bot.discord_client import NewsBot
 from index.errors import NewsbotError
+from index.ingest.reindex import ReindexLockedError
 from index.service import ReindexRunningError
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ class RefreshCog(commands.Cog):
             return
         try:
             report = await asyncio.to_thread(self.bot.service.reindex)
-        except ReindexRunningError:
+        except (ReindexRunningError, ReindexLockedError):
             log.info("Scheduled refresh skipped: a reindex is already running")
             return
         except NewsbotError as exc:

@@ -4,8 +4,12 @@ index from the stored analyses, and swap it in. Reports what changed."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
+import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,6 +31,7 @@ from index.search.analyzer import Analyzer, AnalyzerConfig
 from index.search.bm25 import BM25Params
 from index.search.build import (
     AnalyzedPassage,
+    EmptyCorpusError,
     SnapshotBuilder,
     analysis_fingerprint,
     analyze_article,
@@ -56,6 +61,9 @@ RefreshProgress = Callable[[ProgressEvent], None]
 class ReindexReport(BaseModel):
     articles: int
     passages: int
+    sources: int = 0
+    failed_sources: list[str] = []  # sources with at least one problem
+    working_sources: int = 0  # sources that brought at least one article (or a 304)
     counts: RefreshCounts
     removed: int
     pruned: int
@@ -67,6 +75,10 @@ class ReindexReport(BaseModel):
     @property
     def added(self) -> int:
         return self.counts.new
+
+
+# The source being collected, so that a problem found deep in a feed is charged to its source.
+_SOURCE: ContextVar[str | None] = ContextVar("newsbot_source", default=None)
 
 
 def reindex(
@@ -84,14 +96,70 @@ def reindex(
 
     The previous index keeps serving until the new snapshot is complete and swapped in.
     """
+    with refresh_lock(index_path):
+        return _reindex(
+            sources, index_path, store_path, chunking, bm25, fetch, retention_days, progress
+        )
+
+
+class ReindexLockedError(NewsbotError):
+    """Another process is refreshing the same index."""
+
+
+@contextlib.contextmanager
+def refresh_lock(index_path: Path) -> Iterator[None]:
+    """One refresh of an index at a time across every process (cron, the bot, a shell): an
+    exclusive lock on a file beside the index, released by the kernel if the holder dies."""
+    lock_path = index_path.with_name(index_path.name + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise ReindexLockedError(
+                f"Another reindex of {index_path} is running ({holder}); questions are answered "
+                "from the current index, and this one can run when it finishes."
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}, started {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _reindex(
+    sources: Sequence[SourceRef],
+    index_path: Path,
+    store_path: Path,
+    chunking: ChunkingConfig | None,
+    bm25: BM25Params | None,
+    fetch: FetchConfig | None,
+    retention_days: int,
+    progress: RefreshProgress | None,
+) -> ReindexReport:
     started = time.perf_counter()
     chunking = chunking or ChunkingConfig()
     cutoff = datetime.now(UTC) - timedelta(days=retention_days) if retention_days > 0 else None
     with ArticleStore(store_path) as store:
+        # What the live snapshot must have been built from for this run to extend it: a run
+        # killed after changing the store but before swapping in its snapshot leaves the store
+        # ahead, and the next run must rebuild even if it fetches nothing new.
+        generation_before = store.generation()
         tally = _Tally(progress)
         for source in sources:
             if source.kind == "path":
-                tally.removed += _collect_path(source, store, tally)
+                token = _SOURCE.set(source.origin)
+                try:
+                    tally.removed += _collect_path(source, store, tally)
+                finally:
+                    _SOURCE.reset(token)
         remote = [s for s in sources if s.kind != "path"]
         if remote:
             asyncio.run(_collect_remote(remote, store, fetch or FetchConfig(), tally, cutoff))
@@ -106,7 +174,12 @@ def reindex(
         live = None
         if tally.counts.updated == 0 and tally.removed == 0 and pruned == 0:
             live = _live_to_extend(
-                index_path, analyzer, chunking, bm25, store.count_analyzed(fingerprint) - len(fresh)
+                index_path,
+                analyzer,
+                chunking,
+                bm25,
+                store.count_analyzed(fingerprint) - len(fresh),
+                generation_before,
             )
         if live is not None:
             # Only additions: extend the live index; nothing it holds is re-read or re-analyzed.
@@ -115,12 +188,30 @@ def reindex(
             builder = SnapshotBuilder(analyzer, chunking, bm25)
             for meta, passages in store.analyzed(fingerprint):
                 builder.add(meta, ((p.text, p.terms) for p in passages))
-            snapshot = builder.finish()
+            try:
+                snapshot = builder.finish()
+            except EmptyCorpusError as exc:
+                if not tally.problems:
+                    raise
+                first = tally.problems[0]
+                more = (
+                    f" and {len(tally.problems) - 1} more problems"
+                    if len(tally.problems) > 1
+                    else ""
+                )
+                raise EmptyCorpusError(
+                    f"No article could be read: {first.origin}: {first.reason}{more}; fix the "
+                    "configured sources (a copied config.example.toml names folders you may not have)."
+                ) from exc
+        snapshot.manifest.store_generation = store.generation()
         tally.emit("indexing", 1, 1)
     snapshots.save(snapshot, index_path)
     return ReindexReport(
         articles=snapshot.manifest.counts.articles,
         passages=snapshot.manifest.counts.passages,
+        sources=len(sources),
+        failed_sources=sorted(tally.failed_sources),
+        working_sources=len(tally.working_sources),
         counts=tally.counts,
         removed=tally.removed,
         pruned=pruned,
@@ -136,6 +227,8 @@ class _Tally:
     progress: RefreshProgress | None
     counts: RefreshCounts = field(default_factory=RefreshCounts)
     problems: list[Problem] = field(default_factory=list)
+    failed_sources: set[str] = field(default_factory=set)
+    working_sources: set[str] = field(default_factory=set)  # brought at least one article
     removed: int = 0
     total: int = 0
     done: int = 0
@@ -152,11 +245,14 @@ class _Tally:
             Change.DUPLICATE: "duplicates",
         }[change]
         setattr(self.counts, name, getattr(self.counts, name) + 1)
+        if source := _SOURCE.get():
+            self.working_sources.add(source)
         self._step()
 
     def fail(self, origin: str, reason: str) -> None:
         self.problems.append(Problem(origin=origin, reason=reason))
         self.counts.failed += 1
+        self.failed_sources.add(_SOURCE.get() or origin)
         self._step()
 
     def _step(self) -> None:
@@ -182,10 +278,11 @@ def _collect_path(source: SourceRef, store: ArticleStore, tally: _Tally) -> int:
             article = article.model_copy(update={"source": source.name})
         tally.count(store.put(article, source.origin))
         present.add(article_key(article))
-    gone = store.keys_from(source.origin) - present
-    if loaded.problems and not loaded.articles:
-        return 0  # an unreadable folder must not wipe what it held
-    return store.remove_keys(gone)
+    if loaded.problems:
+        # Whatever failed to read (a folder without permission, a damaged file) may be what
+        # held the stored articles that look gone: keep them until a clean read.
+        return 0
+    return store.remove_keys(store.keys_from(source.origin) - present)
 
 
 async def _collect_remote(
@@ -200,6 +297,7 @@ async def _collect_remote(
 
     async def bounded(source: SourceRef) -> None:
         """One source, cut off at the refresh's deadline; what it stored by then is kept."""
+        _SOURCE.set(source.origin)  # this task's own context: its problems are this source's
         state = store.fetch_state(source.location)
         wait = backoff_until(state, fetch)
         if state is not None and wait is not None:
@@ -358,8 +456,10 @@ def _live_to_extend(
     chunking: ChunkingConfig,
     bm25: BM25Params,
     expected_articles: int,
+    generation: int,
 ) -> snapshots.Snapshot | None:
-    """The live snapshot, if it holds exactly the stored articles and was built the same way."""
+    """The live snapshot, if it was built from the store as it stood when this run began (so it
+    holds exactly the stored articles) and the same way."""
     if not snapshots.exists(index_path):
         return None
     try:
@@ -368,7 +468,8 @@ def _live_to_extend(
         return None
     m = live.manifest
     same_build = m.analyzer == analyzer.config and m.chunking == chunking and m.bm25 == bm25
-    return live if same_build and m.counts.articles == expected_articles else None
+    current = m.store_generation == generation and m.counts.articles == expected_articles
+    return live if same_build and current else None
 
 
 def _entry_date(entry: FeedEntry) -> datetime | None:

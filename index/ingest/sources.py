@@ -6,6 +6,7 @@ A source that cannot be read is reported as a ``Problem`` and skipped; the other
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -51,8 +52,18 @@ def _load_path(path: Path) -> Iterator[Article | Problem]:
         yield Problem(origin=str(path), reason="no such file or folder")
         return
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
-        for file in files:
+        unreadable: list[OSError] = []
+        files: list[Path] = []
+        for root, dirs, names in os.walk(path, onerror=unreadable.append):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            files += [Path(root) / n for n in names if not n.startswith(".")]
+        for error in unreadable:
+            # A folder newsbot may not read is a failure, not an empty folder.
+            yield Problem(
+                origin=str(error.filename or path),
+                reason=f"the folder cannot be read ({error.strerror or error}); check its permissions",
+            )
+        for file in sorted(f for f in files if f.is_file()):
             if file.suffix.lower() in SUPPORTED_SUFFIXES:
                 yield from _load_file(file)
         return

@@ -68,6 +68,17 @@ CREATE TABLE IF NOT EXISTS item_failures (
     last_attempt TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS item_failures_origin ON item_failures(origin);
+INSERT OR IGNORE INTO meta VALUES ('generation', '0');
+CREATE TRIGGER IF NOT EXISTS articles_added AFTER INSERT ON articles BEGIN
+    UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation';
+END;
+CREATE TRIGGER IF NOT EXISTS articles_removed AFTER DELETE ON articles BEGIN
+    UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation';
+END;
+CREATE TRIGGER IF NOT EXISTS articles_changed
+AFTER UPDATE OF url, title, text, source, published, authors, analysis ON articles BEGIN
+    UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation';
+END;
 """
 
 
@@ -214,6 +225,13 @@ class ArticleStore:
                 "DELETE FROM articles WHERE COALESCE(published, first_seen) < ?",
                 (cutoff.isoformat(),),
             ).rowcount
+
+    def generation(self) -> int:
+        """A number that grows with every change to the articles or their analysis, in the same
+        transaction as the change (triggers): a snapshot built from generation N is current
+        exactly while the store is still at N, whatever crashed in between."""
+        row = self._db.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
+        return int(row[0]) if row else 0
 
     def count_analyzed(self, fingerprint: str) -> int:
         return int(

@@ -65,6 +65,9 @@ class Manifest(BaseModel):
     chunking: ChunkingConfig
     counts: Counts
     files: dict[str, int] = {}
+    # The article store's generation it was built from (see ArticleStore.generation); None for
+    # snapshots built without a store (eval, tests) or by older newsbots.
+    store_generation: int | None = None
 
 
 @dataclass
@@ -126,8 +129,9 @@ def save(snapshot: Snapshot, path: Path) -> Path:
     """Write the snapshot under ``path`` and make it the live one; returns its folder."""
     snapshots = path / "snapshots"
     snapshots.mkdir(parents=True, exist_ok=True)
-    tmp = snapshots / f".tmp-{uuid.uuid4().hex}"
+    tmp = snapshots / f".tmp-{os.getpid()}-{uuid.uuid4().hex}"
     tmp.mkdir()
+    previous = _current_name(path)
     try:
         _write_files(snapshot, tmp)
         stamp = snapshot.manifest.created_at.strftime("%Y%m%dT%H%M%S")
@@ -138,12 +142,70 @@ def save(snapshot: Snapshot, path: Path) -> Path:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _remove_stale(snapshots, keep=final.name)
+    if previous and (snapshots / previous).is_dir():
+        # Its grace period starts now: a reader that read CURRENT a moment ago may still be
+        # opening its files.
+        os.utime(snapshots / previous)
+    tidy(path)
     return final
 
 
 def load(path: Path) -> Snapshot:
-    """Load the live snapshot, or raise an error that says what is wrong and what to run."""
+    """Load the live snapshot, or raise an error that says what is wrong and what to run. A
+    snapshot swapped out by another process while this one was opening it is retried once."""
+    name = _current_name(path)
+    try:
+        return _load(path)
+    except IndexCorruptError:
+        if name is None or _current_name(path) == name:
+            raise
+        return _load(path)
+
+
+def tidy(path: Path) -> None:
+    """Remove what no reader can need: snapshots superseded more than a grace period ago, and
+    temporary folders of writers that died (or of any writer, after an hour)."""
+    folder = path / "snapshots"
+    if not folder.is_dir():
+        return
+    keep = _current_name(path)
+    moment = now().timestamp()
+    for child in folder.iterdir():
+        try:
+            age = moment - child.stat().st_mtime
+        except OSError:
+            continue
+        if child.name == keep:
+            continue
+        if child.name.startswith(".tmp-"):
+            if _writer_alive(child.name) and age < _ABANDONED_AFTER_SECONDS:
+                continue
+        elif age < GRACE_SECONDS:
+            continue
+        shutil.rmtree(child, ignore_errors=True)
+
+
+def _current_name(path: Path) -> str | None:
+    try:
+        return (path / "CURRENT").read_text(encoding="utf-8").strip() or None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _writer_alive(tmp_name: str) -> bool:
+    parts = tmp_name.split("-")
+    if len(parts) < 3 or not parts[1].isdigit():
+        return True  # an older newsbot's name: only its age tells
+    try:
+        os.kill(int(parts[1]), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def _load(path: Path) -> Snapshot:
     folder = live_folder(path)
     manifest = _read_manifest(folder)
     try:
@@ -370,19 +432,9 @@ def _fsync_dir(path: Path) -> None:
 
 
 _ABANDONED_AFTER_SECONDS = 3600
-
-
-def _remove_stale(snapshots: Path, keep: str) -> None:
-    # Readers map files they opened; on POSIX an unlinked file stays readable to them, so older
-    # snapshots can go at once. A temporary folder may be another writer's work in progress,
-    # unless it is old enough to be a crash's.
-    cutoff = now().timestamp() - _ABANDONED_AFTER_SECONDS
-    for child in snapshots.iterdir():
-        if child.name == keep:
-            continue
-        if child.name.startswith(".tmp-") and child.stat().st_mtime > cutoff:
-            continue
-        shutil.rmtree(child, ignore_errors=True)
+# A superseded snapshot stays this long, for readers (other processes) that read CURRENT just
+# before the swap and are still opening its files.
+GRACE_SECONDS = 300
 
 
 def _brief(exc: BaseException) -> str:

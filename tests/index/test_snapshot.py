@@ -1,5 +1,6 @@
 import dataclasses
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -44,14 +45,30 @@ def test_files_are_plain_numpy_and_json(built: snapshot.Snapshot, tmp_path: Path
     assert not any(p.suffix in {".pkl", ".pickle"} for p in folder.iterdir())
 
 
-def test_a_new_save_replaces_the_old_snapshot_and_cleans_up(
-    built: snapshot.Snapshot, tmp_path: Path
+def test_a_new_save_replaces_the_old_snapshot_and_cleans_up_after_a_grace_period(
+    built: snapshot.Snapshot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import os
+    import subprocess
+    import sys
+
     first = snapshot.save(built, tmp_path / "idx")
     second = snapshot.save(built, tmp_path / "idx")
     assert _live(tmp_path / "idx") == second
-    assert not first.exists()
-    assert [p.name for p in (tmp_path / "idx" / "snapshots").iterdir()] == [second.name]
+    # A reader in another process may have read CURRENT just before the swap: the old one stays.
+    assert first.exists()
+    # A dead writer's temporary folder goes at once; a live writer's stays.
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    (tmp_path / "idx" / "snapshots" / f".tmp-{dead.stdout.strip()}-abc").mkdir()
+    (tmp_path / "idx" / "snapshots" / f".tmp-{os.getpid()}-def").mkdir()
+    later = snapshot.now().timestamp() + snapshot.GRACE_SECONDS + 1
+    monkeypatch.setattr(snapshot, "now", lambda: datetime.fromtimestamp(later, UTC))
+    snapshot.tidy(tmp_path / "idx")
+    assert sorted(p.name for p in (tmp_path / "idx" / "snapshots").iterdir()) == sorted(
+        [second.name, f".tmp-{os.getpid()}-def"]
+    )
 
 
 def test_a_failed_save_leaves_the_old_index_live(built: snapshot.Snapshot, tmp_path: Path) -> None:

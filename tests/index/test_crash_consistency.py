@@ -1,0 +1,84 @@
+"""A refresh that dies at any stage leaves a complete index, and the next one catches up with the
+store, even when it fetches nothing new."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import index.ingest.reindex as reindex_module
+import index.ingest.store as store_module
+import index.search.snapshot as snapshot_module
+from index.ingest.reindex import reindex
+from index.models import SourceRef
+from index.search import snapshot
+
+ARTICLE = """---
+title: Harbour report {n}
+source: Test Times
+published: 2024-05-0{n}
+---
+The harbour master of pier {n} counted {count} ships in the bay on Monday, a record for the spring.
+"""
+
+
+class Killed(BaseException):
+    """Stands for SIGKILL: nothing after it runs, not even ``except Exception``."""
+
+
+def write_source(folder: Path, count: str) -> None:
+    folder.mkdir(exist_ok=True)
+    for n in (1, 2, 3):
+        (folder / f"harbour-{n}.md").write_text(ARTICLE.format(n=n, count=count), encoding="utf-8")
+
+
+def served_text(index: Path) -> str:
+    snap = snapshot.load(index)
+    return " ".join(snap.passage_text(i) for i in range(snap.manifest.counts.passages))
+
+
+def die_on_call(monkeypatch: pytest.MonkeyPatch, owner: object, name: str, after: int = 0) -> None:
+    original: Callable[..., object] = getattr(owner, name)
+    calls = {"n": 0}
+
+    def dying(*args: object, **kwargs: object) -> object:
+        calls["n"] += 1
+        if calls["n"] > after:
+            raise Killed
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, dying)
+
+
+STAGES = {
+    "after fetching, before analysis": (reindex_module, "_analyze_pending", 0),
+    "mid-analysis": (store_module.ArticleStore, "set_passages", 1),
+    "writing the index files": (snapshot_module, "_write_files", 0),
+    "swapping CURRENT": (snapshot_module, "_write_atomically", 0),
+}
+
+
+@pytest.mark.parametrize("stage", list(STAGES))
+def test_a_refresh_killed_at_any_stage_serves_a_whole_version_and_the_next_converges(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stage: str
+) -> None:
+    source, index, store = tmp_path / "news", tmp_path / "idx", tmp_path / "store.sqlite3"
+    refs = [SourceRef(kind="path", location=str(source))]
+    write_source(source, "41")
+    reindex(refs, index, store_path=store)
+    assert "41 ships" in served_text(index)
+
+    write_source(source, "97")
+    with monkeypatch.context() as patch:
+        owner, name, after = STAGES[stage]
+        die_on_call(patch, owner, name, after)
+        with pytest.raises(Killed):
+            reindex(refs, index, store_path=store)
+    served = served_text(index)  # a whole version: the old one, or the new one if it was swapped
+    assert served.count("ships") == 3 and ("41 ships" in served) != ("97 ships" in served)
+
+    report = reindex(refs, index, store_path=store)  # the source has not changed since
+    served = served_text(index)
+    assert "97 ships" in served and "41 ships" not in served, (stage, report)
