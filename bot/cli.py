@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.progress import ProgressBar, RefreshBar
@@ -17,7 +18,7 @@ from index.answer.journal import Journal
 from index.answer.question import clean_question, parse_since
 from index.answer.understanding import Conversation
 from index.dates import parse_date
-from index.errors import NewsbotError, QuestionError
+from index.errors import IndexCorruptError, NewsbotError, QuestionError
 from index.evaluate import (
     REPHRASINGS,
     answer_each,
@@ -27,7 +28,7 @@ from index.evaluate import (
     write_jsonl,
 )
 from index.ingest.health import source_health
-from index.ingest.reindex import ReindexReport
+from index.ingest.reindex import ReindexReport, last_reindex
 from index.models import Answer
 from index.search import snapshot as snapshots
 from index.search.searcher import SearchFilters
@@ -122,7 +123,11 @@ def build_parser() -> argparse.ArgumentParser:
         "eval",
         cmd_eval,
         "measure retrieval and answer quality on a question set",
-        "Index DIR/articles.jsonl in a temporary index, answer DIR/questions.jsonl and print the metrics of ../shared/eval/score.py.",
+        "Index DIR/articles.jsonl in a temporary index, answer DIR/questions.jsonl (each as of its asked date) and print: "
+        "gold@k, the share of questions with a passage of an answering article among the first k; mrr@10, the mean of "
+        "1/rank of the first such passage; answer@1, the share whose answer sentence holds an expected answer; "
+        "highlight@1, the share whose bold span holds it and is short; answer@passages3, the share with an expected "
+        "answer in the first three passages.",
     )
     p.add_argument(
         "folder", type=Path, metavar="DIR", help="folder with articles.jsonl and questions.jsonl"
@@ -142,7 +147,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--details",
         type=Path,
         metavar="FILE",
-        help="write each question's answer and passages as JSONL (score.py reads it)",
+        help="write each question's answer and passages as JSONL, one line each, for inspection",
+    )
+    p = command(
+        "status",
+        cmd_status,
+        "the index's age and size, the last reindex and each source's health",
+        "Print the index's age and size, how the last reindex ended and each source's health. Exits 1 when there "
+        "is no index, when it is older than [refresh] stale_after_hours, or when every feed is failing, so "
+        "monitoring can call it.",
+    )
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="also check every index file against its checksum (reads the whole index)",
     )
     p = command(
         "report",
@@ -152,11 +170,16 @@ def build_parser() -> argparse.ArgumentParser:
         "answers most often voted down over the last days, grouped by wording: what sources to add.",
     )
     p.add_argument("--days", type=int, default=7, help="how far back to look (default 7)")
-    command(
+    p = command(
         "run",
         cmd_run,
         "start the Discord bot",
         "Start the Discord bot. The token is read from the environment variable named by [discord] token_env (DISCORD_TOKEN by default).",
+    )
+    p.add_argument(
+        "--log-level",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="overrides [logging] level (INFO logs one line per question and per reindex)",
     )
     command(
         "sync-commands",
@@ -184,6 +207,47 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     if report.failed_sources and not report.working_sources:
         return 1
     return 2 if report.failed_sources else 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config, args.index)
+    if args.verify:
+        damaged = snapshots.verify(settings.index.path)
+        if damaged:
+            raise IndexCorruptError(
+                f"The index at {settings.index.path} is damaged ({', '.join(damaged)} do not match their "
+                "checksums); run `newsbot reindex` to rebuild it from the article store."
+            )
+    snap = snapshots.load(settings.index.path)
+    manifest = snap.manifest
+    age_hours = (datetime.now(UTC) - manifest.created_at).total_seconds() / 3600
+    health = source_health(settings.source_refs(), settings.store_path, settings.fetch)
+    last = last_reindex(settings.index.path)
+    print(
+        f"Index: {settings.index.path}: {manifest.counts.articles:,} articles, "
+        f"{manifest.counts.passages:,} passages, built {manifest.created_at:%Y-%m-%d %H:%M} UTC "
+        f"({age_hours:.1f} h ago)"
+    )
+    if last is None:
+        print("Last reindex: not recorded")
+    elif last.error:
+        print(f"Last reindex: {last.at:%Y-%m-%d %H:%M} UTC, failed: {last.error}")
+    else:
+        failed = f", problems with {', '.join(last.failed_sources)}" if last.failed_sources else ""
+        print(
+            f"Last reindex: {last.at:%Y-%m-%d %H:%M} UTC, {last.articles:,} articles in {last.seconds:g} s{failed}"
+        )
+    print(render_health(health))
+    feeds = [h for h in health if h.kind != "path"]
+    problems = []
+    if age_hours > settings.refresh.stale_after_hours:
+        problems.append(f"the index is older than {settings.refresh.stale_after_hours:g} h")
+    if feeds and all(h.consecutive_failures > 0 for h in feeds):
+        problems.append("every feed is failing")
+    if problems:
+        print(f"Unhealthy: {'; '.join(problems)}.", file=sys.stderr)
+        return 1
+    return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -330,7 +394,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from bot import launcher  # imports discord; the other commands do not need it
 
-    return launcher.run(load_settings(args.config, args.index))
+    return launcher.run(load_settings(args.config, args.index), args.log_level)
 
 
 def cmd_sync_commands(args: argparse.Namespace) -> int:

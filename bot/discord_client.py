@@ -17,6 +17,7 @@ from bot.answer_views import AnswerButton
 from bot.discord_errors import report_app_command_error
 from bot.settings import Settings
 from index.answer.journal import Journal
+from index.errors import NewsbotError
 from index.service import NewsService
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,14 @@ class NewsBot(commands.Bot):
     async def close(self) -> None:
         await super().close()
         self.journal.close()
+
+    async def on_ready(self) -> None:
+        try:
+            status = await asyncio.to_thread(self.service.status)
+            index = f"{status.articles:,} articles, {status.passages:,} passages, built {status.indexed_at:%Y-%m-%d %H:%M} UTC"
+        except NewsbotError as exc:
+            index = f"no index yet ({exc})"
+        log.info("ready: %d servers; %s", len(self.guilds), index)
 
     async def on_message(self, message: discord.Message) -> None:
         """Questions are handled by the ask cog's listener; there are no prefix commands."""

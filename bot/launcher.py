@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -48,9 +49,30 @@ class RedactToken(logging.Filter):
         return True
 
 
-def setup_logging(token: str, level: int = logging.INFO, stream: Any = None) -> logging.Handler:
+class JsonLines(logging.Formatter):
+    """One JSON object a line: what log collectors (journald, Loki, CloudWatch) parse."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def setup_logging(
+    token: str, level: int | str = logging.INFO, stream: Any = None, *, json_lines: bool = False
+) -> logging.Handler:
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    handler.setFormatter(
+        JsonLines()
+        if json_lines
+        else logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    )
     handler.addFilter(RedactToken(token))
     root = logging.getLogger()
     root.addHandler(handler)
@@ -67,7 +89,9 @@ def rebuild_from(settings: Settings) -> Rebuild:
     return rebuild
 
 
-def build_service(settings: Settings, rebuild: Rebuild | None = None) -> NewsService:
+def build_service(
+    settings: Settings, rebuild: Rebuild | None = None, *, keep_running: bool = False
+) -> NewsService:
     service = NewsService(
         settings.index.path,
         rebuild or rebuild_from(settings),
@@ -75,12 +99,12 @@ def build_service(settings: Settings, rebuild: Rebuild | None = None) -> NewsSer
         settings.search,
         health=lambda: source_health(settings.source_refs(), settings.store_path, settings.fetch),
     )
-    service.load()
+    service.load(keep_running=keep_running)
     return service
 
 
 def create_bot(settings: Settings, *, sync: SyncMode = "if-changed", **options: Any) -> NewsBot:
-    return NewsBot(settings, build_service(settings), sync=sync, **options)
+    return NewsBot(settings, build_service(settings, keep_running=True), sync=sync, **options)
 
 
 async def serve(bot: NewsBot, token: str, stop: asyncio.Event) -> None:
@@ -120,10 +144,12 @@ def _discord_errors_as_words(settings: Settings) -> Iterator[None]:
         ) from None
 
 
-def run(settings: Settings) -> int:
+def run(settings: Settings, log_level: str | None = None) -> int:
     """``newsbot run``: serve until SIGTERM or Ctrl-C."""
     token = read_token(settings)
-    setup_logging(token)
+    setup_logging(
+        token, log_level or settings.logging.level, json_lines=settings.logging.format == "json"
+    )
     bot = create_bot(settings)
 
     async def main() -> None:

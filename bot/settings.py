@@ -6,7 +6,7 @@ import os
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Self
+from typing import Literal, Self
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -82,6 +82,9 @@ class RefreshSettings(_Section):
     every_minutes: float = Field(
         default=30, ge=0, description="scheduled refresh in the bot; 0 turns it off"
     )
+    stale_after_hours: float = Field(
+        default=24, gt=0, description="`newsbot status` fails when the index is older than this"
+    )
 
 
 class DiscordSettings(_Section):
@@ -97,6 +100,15 @@ class DiscordSettings(_Section):
     )
     cooldown_seconds: float = Field(
         default=10.0, ge=0, description="per-user pause between questions"
+    )
+
+
+class LoggingSettings(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="what the bot logs: one line per question and reindex at INFO"
+    )
+    format: Literal["text", "json"] = Field(
+        default="text", description="text lines, or one JSON object a line for log collectors"
     )
 
 
@@ -121,6 +133,7 @@ class Settings(_Section):
     answer: AnswerConfig = Field(default_factory=AnswerConfig)
     discord: DiscordSettings = Field(default_factory=DiscordSettings)
     feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
 
     def source_refs(self) -> list[SourceRef]:
         """The sources to index; the bundled sample news when none is configured."""

@@ -61,13 +61,22 @@ class NewsService:
         self._reindex_lock = threading.Lock()
         self._reindex_started: float | None = None
 
-    def load(self) -> None:
+    def load(self, keep_running: bool = False) -> None:
         """Load the index from disk, or build it first when there is none yet or another newsbot
-        version wrote it (its sources are still configured, so nothing is lost)."""
+        version wrote it (its sources are still configured, so nothing is lost).
+
+        With ``keep_running`` (a long-running bot), a first build that fails is logged and the
+        service starts without an index: questions get "not loaded yet, an admin can /reindex"
+        instead of the process exiting and a service manager restarting it in a loop."""
         reason = snapshots.build_needed(self.index_path)
         if reason:
             log.warning(reason)
-            self.reindex()
+            try:
+                self.reindex()
+            except NewsbotError as exc:
+                if not keep_running:
+                    raise
+                log.error("The first build failed, so there is no index yet: %s", exc)
             return
         snapshots.tidy(self.index_path)  # what a process that died left behind
         self._swap_in()
@@ -103,8 +112,17 @@ class NewsService:
         filters: SearchFilters | None = None,
         conversation: Conversation | None = None,
     ) -> Answer:
+        started = time.perf_counter()
         # One read of the answerer: a concurrent swap cannot mix two snapshots.
-        return self._loaded().answer(question, filters, conversation)
+        answer = self._loaded().answer(question, filters, conversation)
+        # One line per question, for operators: how long, and what came of it; never who asked.
+        log.info(
+            "question: %s in %.0f ms%s",
+            answer.kind,
+            (time.perf_counter() - started) * 1000,
+            f" ({answer.refusal.value})" if answer.refusal else "",
+        )
+        return answer
 
     def brief(self, topic: str, filters: SearchFilters | None = None) -> Answer:
         return self._loaded().brief(topic, filters)
@@ -137,6 +155,11 @@ class NewsService:
             report = self._rebuild(progress)
             with self._swap_lock:
                 self._swap_in()
+            c = report.counts
+            log.info(
+                "reindex: %d articles, %d passages (%d new, %d updated, %d removed, %d failed) in %.1f s",
+                report.articles, report.passages, c.new, c.updated, report.removed, c.failed, report.seconds,
+            )  # fmt: skip
             return report
         finally:
             self._reindex_started = None

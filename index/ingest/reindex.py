@@ -97,9 +97,56 @@ def reindex(
     The previous index keeps serving until the new snapshot is complete and swapped in.
     """
     with refresh_lock(index_path):
-        return _reindex(
-            sources, index_path, store_path, chunking, bm25, fetch, retention_days, progress
+        try:
+            report = _reindex(
+                sources, index_path, store_path, chunking, bm25, fetch, retention_days, progress
+            )
+        except NewsbotError as exc:
+            _record_outcome(index_path, LastReindex(at=datetime.now(UTC), ok=False, error=str(exc)))
+            raise
+        _record_outcome(
+            index_path,
+            LastReindex(
+                at=datetime.now(UTC),
+                ok=not report.failed_sources,
+                articles=report.articles,
+                seconds=round(report.seconds, 1),
+                failed_sources=report.failed_sources,
+            ),
         )
+        return report
+
+
+class LastReindex(BaseModel):
+    """How the last reindex ended, for ``newsbot status`` and monitoring."""
+
+    at: datetime
+    ok: bool
+    articles: int = 0
+    seconds: float = 0.0
+    failed_sources: list[str] = []
+    error: str | None = None
+
+
+def last_reindex(index_path: Path) -> LastReindex | None:
+    try:
+        return LastReindex.model_validate_json(_outcome_path(index_path).read_bytes())
+    except (OSError, ValueError):
+        return None
+
+
+def _outcome_path(index_path: Path) -> Path:
+    return index_path.with_name(index_path.name + ".last-reindex.json")
+
+
+def _record_outcome(index_path: Path, outcome: LastReindex) -> None:
+    path = _outcome_path(index_path)
+    try:
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(outcome.model_dump_json(), encoding="utf-8")
+        tmp.replace(path)
+    except OSError:
+        pass  # a record for monitoring must never fail the refresh itself
 
 
 class ReindexLockedError(NewsbotError):
@@ -464,6 +511,9 @@ def _live_to_extend(
         return None
     try:
         live = snapshots.load(index_path)
+        # Extending copies the live files: damage in them would be saved again.
+        if snapshots.verify(index_path):
+            return None
     except NewsbotError:
         return None
     m = live.manifest

@@ -317,7 +317,7 @@ def test_a_configured_internal_feed_is_refused_with_the_setting_to_change(
     )
     reindexed = run("reindex", "--config", str(config))
     sources = run("sources", "--config", str(config))
-    assert reindexed.returncode == 0, reindexed.stderr
+    assert reindexed.returncode == 2, reindexed.stderr  # one source refused, one worked
     line = f"{feed}: refused: 127.0.0.1, a loopback address, is not fetched; to fetch it, list 127.0.0.1 in [fetch] allow_private"
     assert line in reindexed.stdout
     assert "last error: refused: 127.0.0.1, a loopback address" in sources.stdout

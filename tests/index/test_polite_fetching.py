@@ -148,7 +148,7 @@ def test_a_failing_feed_backs_off_and_sources_shows_it_with_failing_items(
         assert len(server.hits("/dead.rss")) == 1  # the second refresh did not knock again
         assert len(server.hits("/gone-page")) == 2  # items are retried while the feed lists them
         sources = run("sources", "--config", str(config))
-    assert first.returncode == 0 and second.returncode == 0, second.stderr
+    assert first.returncode == 2 and second.returncode == 2, second.stderr  # some sources failed
     assert f"{dead}: HTTP 500" in first.stdout
     assert f"{dead}: skipped after 1 failures in a row (last: HTTP 500" in second.stdout
     assert "backing off: next try after" in sources.stdout

@@ -1,0 +1,102 @@
+"""What an operator relies on: status for monitoring, log lines, a bot that survives a failed
+first build."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+from bot.launcher import build_service, setup_logging
+from bot.settings import load_settings
+from index.errors import IndexMissingError
+from tests.bot.test_cli import run
+
+
+def config_for(tmp_path: Path, extra: str = "", source: str | None = None) -> Path:
+    news = tmp_path / "news"
+    news.mkdir(exist_ok=True)
+    (news / "harbour.md").write_text(
+        "---\ntitle: Harbour\n---\nThe harbour master counted 41 ships in the bay on Monday.\n",
+        encoding="utf-8",
+    )
+    config = tmp_path / "newsbot.toml"
+    config.write_text(
+        f'[index]\npath = "{tmp_path / "idx"}"\n\n[[sources]]\npath = "{source or news}"\n{extra}',
+        encoding="utf-8",
+    )
+    return config
+
+
+def test_status_is_healthy_after_a_reindex_and_fails_when_stale_or_missing(tmp_path: Path) -> None:
+    config = config_for(tmp_path)
+    assert run("status", "--config", str(config)).returncode == 1  # no index yet
+    assert run("reindex", "--config", str(config)).returncode == 0
+    healthy = run("status", "--config", str(config))
+    assert healthy.returncode == 0, healthy.stderr
+    assert "1 articles" in healthy.stdout and "Last reindex:" in healthy.stdout
+    assert "not recorded" not in healthy.stdout
+    stale = config_for(tmp_path, "\n[refresh]\nstale_after_hours = 0.000001\n")
+    result = run("status", "--config", str(stale))
+    assert result.returncode == 1 and "older than" in result.stderr
+
+
+def test_json_log_lines_parse_and_never_hold_the_token() -> None:
+    stream = io.StringIO()
+    handler = setup_logging("secret.token.value", logging.INFO, stream, json_lines=True)
+    try:
+        logging.getLogger("newsbot.test").info("connecting with %s", "secret.token.value")
+    finally:
+        logging.getLogger().removeHandler(handler)
+    entry = json.loads(stream.getvalue().splitlines()[-1])
+    assert entry["level"] == "INFO" and entry["logger"] == "newsbot.test"
+    assert "secret.token.value" not in stream.getvalue() and "[token redacted]" in entry["message"]
+
+
+def test_each_question_is_one_log_line_without_who_asked(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    service = build_service(load_settings(config_for(tmp_path)))
+    with caplog.at_level(logging.INFO, logger="index.service"):
+        service.answer("How many ships did the harbour master count?")
+        service.answer("What is the capital of Mars?")
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("question:")]
+    assert len(lines) == 2
+    assert lines[0].startswith("question: fact in ") and lines[0].endswith(" ms")
+    assert lines[1].endswith("ms (not_covered)")
+
+
+def test_a_bot_whose_first_build_fails_starts_and_points_to_reindex(tmp_path: Path) -> None:
+    settings = load_settings(config_for(tmp_path, source=str(tmp_path / "missing")))
+    with pytest.raises(Exception, match="missing"):
+        build_service(settings)  # the command line says what failed, and exits
+    service = build_service(settings, keep_running=True)  # the bot stays up
+    with pytest.raises(IndexMissingError, match="/reindex"):
+        service.answer("How many ships?")
+
+
+def test_same_size_damage_is_found_and_the_next_reindex_rebuilds_rather_than_saving_it(
+    tmp_path: Path,
+) -> None:
+    config = config_for(tmp_path)
+    assert run("reindex", "--config", str(config)).returncode == 0
+    live = (tmp_path / "idx" / "CURRENT").read_text().strip()
+    passages = tmp_path / "idx" / "snapshots" / live / "passages.txt"
+    data = bytearray(passages.read_bytes())
+    data[10] ^= 0x01  # one flipped bit: the size is unchanged
+    passages.write_bytes(bytes(data))
+    verify = run("status", "--config", str(config), "--verify")
+    assert (
+        verify.returncode == 1
+        and "passages.txt" in verify.stderr
+        and "Traceback" not in verify.stderr
+    )
+    ask = run("ask", "--config", str(config), "How many ships did the harbour master count?")
+    assert ask.returncode == 1 and "damaged" in ask.stderr
+    assert run("reindex", "--config", str(config)).returncode == 0
+    assert run("status", "--config", str(config), "--verify").returncode == 0
+    fixed = run("ask", "--config", str(config), "How many ships did the harbour master count?")
+    assert fixed.returncode == 0 and "41 ships" in fixed.stdout
