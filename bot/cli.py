@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -53,6 +54,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("newsbot: interrupted.", file=sys.stderr)
         return 130
+    except sqlite3.OperationalError as exc:
+        # A store another program holds locked past the timeout, or a disk that fails under it.
+        print(f"newsbot: the article store cannot be used ({exc}); if another program holds it, "
+              "wait for it to finish and try again.", file=sys.stderr)  # fmt: skip
+        return 1
+    except OSError as exc:
+        # A full disk, a read-only folder, a file that vanished: say which and why, no traceback.
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"newsbot: cannot read or write{where} ({exc.strerror or exc}); free space or fix "
+              "the permissions, then run the command again.", file=sys.stderr)  # fmt: skip
+        return 1
     except BrokenPipeError:
         return 0
 

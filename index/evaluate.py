@@ -67,6 +67,10 @@ def read_questions(path: Path) -> list[EvalQuestion]:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
         raise EvalError(f"Cannot read the questions file {path} ({exc.strerror or exc}).") from None
+    except UnicodeDecodeError:
+        raise EvalError(
+            f"The questions file {path} is not UTF-8 text; save it as UTF-8 JSON lines."
+        ) from None
     questions = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():

@@ -35,7 +35,12 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
     now = now or datetime.now(UTC)
     match = _SINCE.match(text or "")
     if match:
-        return now - timedelta(days=int(match.group(1)) * _UNIT_DAYS[match.group(2).lower()])
+        try:
+            return now - timedelta(days=int(match.group(1)) * _UNIT_DAYS[match.group(2).lower()])
+        except (OverflowError, ValueError):
+            raise QuestionError(
+                f"'since' {text!r} reaches back before the year 1; give a shorter span such as 30d or 5y."
+            ) from None
     moment = parse_date(text)
     if moment is None:
         raise QuestionError(f"'since' must look like 7d, 24h, 2w or 2024-01-31, not {text!r}.")

@@ -100,3 +100,33 @@ def test_same_size_damage_is_found_and_the_next_reindex_rebuilds_rather_than_sav
     assert run("status", "--config", str(config), "--verify").returncode == 0
     fixed = run("ask", "--config", str(config), "How many ships did the harbour master count?")
     assert fixed.returncode == 0 and "41 ships" in fixed.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["ask", "--since", "99999999d", "ships?"], "reaches back before the year 1"),
+        (["ask", "--questions", "{bad_utf8}"], "is not UTF-8 text"),
+        (["ask", "--questions", "{tmp}"], "Cannot read the questions file"),
+        (["ask", "--as-of", "99999-01-01", "ships?"], "--as-of must be a date"),
+        (["reindex", "--index", "{a_file}/idx"], "cannot read or write"),
+        (["report", "--days", "0"], "--days 0 is out of range"),
+        (["eval", "{tmp}/nowhere"], "has no articles.jsonl"),
+        (["status", "--verify", "--index", "{tmp}/none"], "There is no index"),
+    ],
+)
+def test_bad_local_inputs_are_one_line_and_a_non_zero_exit(
+    tmp_path: Path, args: list[str], expected: str
+) -> None:
+    config = config_for(tmp_path)
+    (tmp_path / "bad.jsonl").write_bytes(b'\xff\xfe{"id": "1", "question": "x"}\n')
+    (tmp_path / "a_file").write_text("not a folder", encoding="utf-8")
+    filled = [
+        a.format(bad_utf8=tmp_path / "bad.jsonl", tmp=tmp_path, a_file=tmp_path / "a_file")
+        for a in args
+    ]
+    result = run(*filled[:1], "--config", str(config), *filled[1:])
+    assert result.returncode == 1, result.stdout
+    assert "Traceback" not in result.stderr and expected in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("newsbot:")]
+    assert len(errors) == 1 and expected in errors[0], result.stderr
