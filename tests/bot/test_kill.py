@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import random
 import signal
 import sqlite3
 import subprocess
+import time
 from pathlib import Path
+
+import pytest
 
 from index.answer.answerer import Answerer
 from index.ingest.store import ArticleStore
@@ -104,3 +109,59 @@ def test_sigkill_during_reindex_keeps_the_previous_index_and_a_consistent_store(
         assert again.returncode == 0, again.stderr
         titles = {a.title for a in snapshot.load(tmp_path / "idx").articles}
         assert {"Story 0", "Story 4", "Stalled", "Harbour reopens"} <= titles
+
+
+def _write_version(folder: Path, version: int, n: int = 400) -> None:
+    folder.mkdir(exist_ok=True)
+    lines = []
+    for i in range(n):
+        text = (
+            f"Dock {i} of the harbour reported version {version} of its ledger today. "
+            + " ".join(f"word{(i * 7 + k) % 97}" for k in range(60))
+            + "."
+        )
+        lines.append(json.dumps({"url": f"https://harbour.example/{i}", "title": f"Dock {i}", "text": text, "published": "2024-05-01", "source": "Harbour"}))  # fmt: skip
+    (folder / "docks.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _versions_served(index: Path) -> set[str]:
+    snap = snapshot.load(index)
+    texts = [snap.passage_text(i) for i in range(snap.manifest.counts.passages)]
+    return {t.split("version ")[1].split()[0] for t in texts if "version " in t}
+
+
+@pytest.mark.slow
+def test_twenty_sigkills_at_random_moments_never_leave_a_mixed_or_stale_index(
+    tmp_path: Path,
+) -> None:
+    """Kill `newsbot reindex` at random points while the source flips between two versions: the
+    index always serves one whole version, and the next reindex always converges."""
+    news = tmp_path / "news"
+    config = tmp_path / "newsbot.toml"
+    config.write_text(f'[index]\npath = "idx"\n\n[[sources]]\npath = "{news}"\n', encoding="utf-8")
+    _write_version(news, 0)
+    assert run("reindex", "--config", str(config)).returncode == 0
+    rng = random.Random(7)
+    killed = converged = 0
+    for trial in range(1, 21):
+        _write_version(news, trial)
+        started = time.monotonic()
+        process = subprocess.Popen(
+            [newsbot_command(), "reindex", "--config", str(config)],
+            env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        # Anywhere from the imports to the swap: a full run here takes about 1.5 s.
+        try:
+            process.wait(timeout=rng.uniform(0.2, 2.5))
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            killed += 1
+        served = _versions_served(tmp_path / "idx")
+        assert len(served) == 1, (trial, served, time.monotonic() - started)  # one whole version
+        again = run("reindex", "--config", str(config))
+        assert again.returncode == 0, again.stderr
+        if _versions_served(tmp_path / "idx") == {str(trial)}:
+            converged += 1
+    assert killed >= 10, f"only {killed} of 20 runs were killed mid-way; tune the timings"
+    assert converged == 20
