@@ -403,8 +403,12 @@ def _clip_left(text: str, limit: int) -> str:
     if limit <= len(ELLIPSIS):
         return ""
     cut = text[len(text) - limit + len(ELLIPSIS) :]
-    if text[: len(text) - len(cut)].endswith("\\"):
-        cut = cut[1:]  # the escaped character lost its backslash; drop it too
+    before = text[: len(text) - len(cut)]
+    if (len(before) - len(before.rstrip("\\"))) % 2:
+        # An odd run of backslashes before the cut ends in the escape of cut's first character:
+        # that character lost its backslash, so it goes too. (An even run is escaped
+        # backslashes, and the cut starts cleanly.)
+        cut = cut[1:]
     space = cut.find(" ")
     if 0 <= space < limit // 2:
         cut = cut[space:]

@@ -311,3 +311,14 @@ def test_a_plain_url_is_linked() -> None:
         link_url(" https://news.example/2024/01/a_b?id=3 ")
         == "https://news.example/2024/01/a_b?id=3"
     )
+
+
+def test_clipping_the_left_of_escaped_backslashes_keeps_the_next_escape() -> None:
+    # Found by the fuzzer: an escaped backslash ("\\\\") then an escaped "<" ("\\<"), cut
+    # between the two, used to lose the "<"'s backslash and show a live role mention.
+    from bot.discord_render import _clip_left
+
+    escaped = inert("x" * 20 + "\\<@&987654321>" + "y" * 20)
+    start = escaped.index("\\<")  # where the "<"'s own backslash is
+    clipped = _clip_left(escaped, len(escaped) - start + 1)
+    assert clipped.startswith("…") and not leaks(clipped), clipped
