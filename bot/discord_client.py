@@ -45,6 +45,11 @@ class NewsBot(commands.Bot):
         journal: Journal | None = None,
         **options: Any,
     ) -> None:
+        shards = settings.discord
+        if shards.shard_count is not None:
+            # One shard per process: Discord routes each server to one of them.
+            options.setdefault("shard_count", shards.shard_count)
+            options.setdefault("shard_id", shards.shard_id)
         super().__init__(
             command_prefix=commands.when_mentioned,  # required by commands.Bot; no text commands exist
             help_command=None,

@@ -101,6 +101,24 @@ class DiscordSettings(_Section):
     cooldown_seconds: float = Field(
         default=10.0, ge=0, description="per-user pause between questions"
     )
+    shard_count: int | None = Field(
+        default=None, ge=1, le=4096, description="total shards, for bots in very many servers"
+    )
+    shard_id: int | None = Field(
+        default=None, ge=0, description="the shard this process serves (one process per shard)"
+    )
+
+    @model_validator(mode="after")
+    def _one_shard_per_process(self) -> DiscordSettings:
+        if (self.shard_count is None) != (self.shard_id is None):
+            raise ValueError("set shard_count and shard_id together, or neither")
+        if (
+            self.shard_count is not None
+            and self.shard_id is not None
+            and self.shard_id >= self.shard_count
+        ):
+            raise ValueError(f"shard_id must be below shard_count ({self.shard_count})")
+        return self
 
 
 class LoggingSettings(_Section):

@@ -79,6 +79,9 @@ class FakeDiscord:
         self._interactions: dict[str, tuple[str, float, str | None]] = {}
         self._ws: web.WebSocketResponse | None = None
         self._zlib: Any = None
+        # Every gateway connection: (socket, compressor, (shard id, shard count) or None).
+        self._connections: list[tuple[web.WebSocketResponse, Any, tuple[int, int] | None]] = []
+        self.guild_ids = [GUILD_ID]  # the servers the bot is in
         self._seq = 0
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
@@ -101,8 +104,9 @@ class FakeDiscord:
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
     async def stop(self) -> None:
-        if self._ws is not None and not self._ws.closed:
-            await self._ws.close()
+        for ws, _, _ in self._connections:
+            if not ws.closed:
+                await ws.close()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -327,33 +331,51 @@ class FakeDiscord:
         await ws.prepare(request)
         self._ws = ws
         self._zlib = zlib.compressobj() if request.query.get("compress") == "zlib-stream" else None
-        await self._send({"op": 10, "d": {"heartbeat_interval": 41250}})
+        connection = (ws, self._zlib, None)
+        self._connections.append(connection)
+        await self._send({"op": 10, "d": {"heartbeat_interval": 41250}}, connection)
         async for msg in ws:
             if msg.type != WSMsgType.TEXT:
                 continue
             payload = json.loads(msg.data)
             if payload["op"] == 1:
-                await self._send({"op": 11})
+                await self._send({"op": 11}, self._connection_of(ws))
             elif payload["op"] == 2:
                 await self._identify(ws, payload["d"])
         return ws
+
+    def _connection_of(self, ws: web.WebSocketResponse) -> tuple[Any, Any, Any]:
+        return next(c for c in self._connections if c[0] is ws)
+
+    @staticmethod
+    def shard_of(guild_id: str, count: int) -> int:
+        return (int(guild_id) >> 22) % count  # Discord's rule
 
     async def _identify(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> None:
         self.identify = data
         if data["intents"] & MESSAGE_CONTENT_INTENT and not self.message_content_enabled:
             await ws.close(code=4014, message=b"Disallowed intent(s).")
             return
-        await self.dispatch("READY", {
-            "v": 10, "user": BOT_USER, "guilds": [{"id": GUILD_ID, "unavailable": True}],
+        old = self._connection_of(ws)
+        shard = tuple(data["shard"]) if data.get("shard") else None
+        connection = (ws, old[1], shard)
+        self._connections[self._connections.index(old)] = connection
+        guilds = [
+            g for g in self.guild_ids if shard is None or self.shard_of(g, shard[1]) == shard[0]
+        ]
+        await self._send_event("READY", {
+            "v": 10, "user": BOT_USER, "guilds": [{"id": g, "unavailable": True} for g in guilds],
             "session_id": "fake-session", "resume_gateway_url": self.gateway_url,
             "application": {"id": APP_ID, "flags": 0}, "private_channels": [], "relationships": [],
-        })  # fmt: skip
+            **({"shard": list(shard)} if shard else {}),
+        }, connection)  # fmt: skip
         await self._record("READY")
-        await self.dispatch("GUILD_CREATE", self._guild())
+        for guild in guilds:
+            await self._send_event("GUILD_CREATE", self._guild(guild), connection)
 
-    def _guild(self) -> dict[str, Any]:
+    def _guild(self, guild_id: str = GUILD_ID) -> dict[str, Any]:
         everyone = {
-            "id": GUILD_ID,
+            "id": guild_id,
             "name": "@everyone",
             "permissions": "1024",
             "position": 0,
@@ -376,10 +398,16 @@ class FakeDiscord:
                 "parent_id": None,
                 "topic": None,
             }
-            for i, (cid, name) in enumerate([(CHANNEL_ID, "news"), (OTHER_CHANNEL_ID, "chat")])
+            for i, (cid, name) in enumerate(
+                [(CHANNEL_ID, "news"), (OTHER_CHANNEL_ID, "chat")]
+                if guild_id == GUILD_ID
+                else [(channel_of(guild_id), "news")]
+            )
         ]
+        for channel in channels:
+            channel["guild_id"] = guild_id
         return {
-            "id": GUILD_ID, "name": "Test guild", "icon": None, "owner_id": "1", "unavailable": False,
+            "id": guild_id, "name": "Test guild", "icon": None, "owner_id": "1", "unavailable": False,
             "roles": [everyone, admin], "emojis": [], "stickers": [], "features": [], "channels": channels,
             "threads": [], "members": [_member(BOT_USER, [])], "member_count": 3, "large": False,
             "voice_states": [], "presences": [], "stage_instances": [], "guild_scheduled_events": [],
@@ -389,18 +417,26 @@ class FakeDiscord:
         }  # fmt: skip
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
-        self._seq += 1
-        await self._send({"op": 0, "t": event, "s": self._seq, "d": data})
+        """Send an event to the connection that serves its server (its shard), as Discord does."""
+        guild = str(data.get("guild_id") or GUILD_ID)
+        sharded = [c for c in self._connections if c[2] is not None and not c[0].closed]
+        target = next(
+            (c for c in sharded if self.shard_of(guild, c[2][1]) == c[2][0]),  # type: ignore[index]
+            self._connections[-1],
+        )
+        await self._send_event(event, data, target)
 
-    async def _send(self, payload: dict[str, Any]) -> None:
-        assert self._ws is not None
+    async def _send_event(self, event: str, data: dict[str, Any], connection: Any) -> None:
+        self._seq += 1
+        await self._send({"op": 0, "t": event, "s": self._seq, "d": data}, connection)
+
+    async def _send(self, payload: dict[str, Any], connection: Any) -> None:
+        ws, compressor, _ = connection
         raw = json.dumps(payload).encode()
-        if self._zlib is not None:
-            await self._ws.send_bytes(
-                self._zlib.compress(raw) + self._zlib.flush(zlib.Z_SYNC_FLUSH)
-            )
+        if compressor is not None:
+            await ws.send_bytes(compressor.compress(raw) + compressor.flush(zlib.Z_SYNC_FLUSH))
         else:
-            await self._ws.send_str(raw.decode())
+            await ws.send_str(raw.decode())
 
     # ----- what users do ---------------------------------------------------------------------
 
@@ -412,14 +448,17 @@ class FakeDiscord:
         author: dict[str, Any] | None = None,
         permissions: int = 0,
         roles: list[str] | None = None,
+        guild: str = GUILD_ID,
     ) -> str:
         """A user runs a slash command; returns the interaction token to follow its replies."""
         command = self._command(name)
         data = {
-            "id": command["id"], "name": name, "type": 1, "guild_id": GUILD_ID,
+            "id": command["id"], "name": name, "type": 1, "guild_id": guild,
             "options": [{"name": k, "type": 3, "value": v} for k, v in (options or {}).items()],
         }  # fmt: skip
-        return await self._interact(2, data, author=author, permissions=permissions, roles=roles)
+        return await self._interact(
+            2, data, author=author, permissions=permissions, roles=roles, guild=guild
+        )
 
     async def autocomplete(
         self, name: str, options: dict[str, Any], focused: str
@@ -456,6 +495,7 @@ class FakeDiscord:
         permissions: int = 0,
         roles: list[str] | None = None,
         message: dict[str, Any] | None = None,
+        guild: str = GUILD_ID,
     ) -> str:
         token = f"token-{next(_ids)}"
         interaction_id = str(next(_ids))
@@ -464,11 +504,11 @@ class FakeDiscord:
             time.monotonic(),
             message["id"] if message else None,
         )
-        channel_id = message["channel_id"] if message else CHANNEL_ID
+        channel_id = message["channel_id"] if message else channel_of(guild)
         payload = {
             "id": interaction_id, "application_id": APP_ID, "type": kind, "token": token, "version": 1,
-            "data": data, "guild_id": GUILD_ID, "channel_id": channel_id,
-            "channel": {"id": channel_id, "type": 0, "guild_id": GUILD_ID, "name": "news", "position": 0,
+            "data": data, "guild_id": guild, "channel_id": channel_id,
+            "channel": {"id": channel_id, "type": 0, "guild_id": guild, "name": "news", "position": 0,
                         "permission_overwrites": [], "nsfw": False, "parent_id": None},
             "member": {**_member(author or user(5001, "reader"), roles or []), "permissions": str(permissions)},
             "app_permissions": "2147483647", "locale": "en-US", "guild_locale": "en-US",
@@ -516,6 +556,11 @@ class FakeDiscord:
 
     def replies_to(self, token: str) -> list[Sent]:
         return [s for s in self.sent if s.route.endswith(token)]
+
+
+def channel_of(guild_id: str) -> str:
+    """The "news" channel of a server: the fixed one for the first, derived for the others."""
+    return CHANNEL_ID if guild_id == GUILD_ID else str(int(guild_id) + 10)
 
 
 def _member(u: dict[str, Any], roles: list[str]) -> dict[str, Any]:
