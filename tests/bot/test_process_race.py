@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -60,7 +61,7 @@ def test_a_reindex_loop_against_four_asking_processes_and_a_service(tmp_path: Pa
     askers = [
         subprocess.Popen(
             [
-                os.sys.executable,
+                sys.executable,
                 "-c",
                 ASK_LOOP,
                 str(seconds),
@@ -72,7 +73,7 @@ def test_a_reindex_loop_against_four_asking_processes_and_a_service(tmp_path: Pa
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-        )  # fmt: skip
+        )
         for _ in range(4)
     ]
     end = time.monotonic() + seconds
