@@ -34,7 +34,7 @@ from index.search.build import (
     EmptyCorpusError,
     SnapshotBuilder,
     analysis_fingerprint,
-    analyze_article,
+    analyze_in_parallel,
     extend_snapshot,
 )
 
@@ -487,13 +487,14 @@ def _analyze_pending(
     fingerprint: str,
     tally: _Tally,
 ) -> list[tuple[ArticleMeta, list[AnalyzedPassage]]]:
+    """Chunk and analyze every article that needs it, on every core, storing each batch in one
+    transaction (a crash keeps the batches before it)."""
     pending = list(store.pending_analysis(fingerprint))
-    done = []
-    for number, article in enumerate(pending, start=1):
-        passages = analyze_article(article, analyzer, chunking)
-        store.set_passages(article.id, passages, fingerprint)
-        done.append((article.meta(), passages))
-        tally.emit("analyzing", number, len(pending))
+    done: list[tuple[ArticleMeta, list[AnalyzedPassage]]] = []
+    for batch in analyze_in_parallel(pending, analyzer, chunking):
+        store.set_passages_many([(a.id, passages) for a, passages in batch], fingerprint)
+        done += [(a.meta(), passages) for a, passages in batch]
+        tally.emit("analyzing", len(done), len(pending))
     return done
 
 

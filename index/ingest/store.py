@@ -265,16 +265,27 @@ class ArticleStore:
     def set_passages(
         self, article_id: str, passages: list[tuple[str, list[str]]], fingerprint: str
     ) -> None:
+        self.set_passages_many([(article_id, passages)], fingerprint)
+
+    def set_passages_many(
+        self, analyzed: list[tuple[str, list[tuple[str, list[str]]]]], fingerprint: str
+    ) -> None:
+        """Store many articles' passages in one transaction: all of them, or none."""
+        ids = [(article_id,) for article_id, _ in analyzed]
         with self._transaction():
-            self._db.execute("DELETE FROM passages WHERE article_id=?", (article_id,))
+            self._db.executemany("DELETE FROM passages WHERE article_id=?", ids)
             self._db.executemany(
                 "INSERT INTO passages VALUES (?,?,?,?)",
                 [
                     (article_id, i, text, " ".join(terms))
+                    for article_id, passages in analyzed
                     for i, (text, terms) in enumerate(passages)
                 ],
             )
-            self._db.execute("UPDATE articles SET analysis=? WHERE id=?", (fingerprint, article_id))
+            self._db.executemany(
+                "UPDATE articles SET analysis=? WHERE id=?",
+                [(fingerprint, article_id) for article_id, _ in analyzed],
+            )
 
     def analyzed(self, fingerprint: str) -> Iterator[tuple[ArticleMeta, list[StoredPassage]]]:
         """Every analyzed article with its passages, in a stable order."""

@@ -7,7 +7,7 @@ import math
 import multiprocessing
 import os
 from array import array
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import repeat
 
@@ -261,6 +261,35 @@ _shared: Sequence[Article] | None = None
 def _init_worker(config: AnalyzerConfig, chunking: ChunkingConfig) -> None:
     global _worker
     _worker = (Analyzer(config), chunking)
+
+
+def analyze_in_parallel(
+    articles: Sequence[Article],
+    analyzer: Analyzer,
+    chunking: ChunkingConfig,
+    batch: int = 2000,
+    workers: int | None = None,
+) -> Iterator[list[tuple[Article, list[AnalyzedPassage]]]]:
+    """Articles chunked and analyzed, ``batch`` at a time, on every core when there are enough
+    of them: for a caller that stores each batch before the next (the reindex path)."""
+    workers = workers or os.cpu_count() or 1
+    batches = [articles[i : i + batch] for i in range(0, len(articles), batch)]
+    if workers <= 1 or len(articles) < PARALLEL_FROM:
+        for part in batches:
+            yield [(a, analyze_article(a, analyzer, chunking)) for a in part]
+        return
+    forking = "fork" in multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if forking else "spawn")
+    with context.Pool(
+        workers, initializer=_init_worker, initargs=(analyzer.config, chunking)
+    ) as pool:
+        for part in batches:
+            yield list(zip(part, pool.map(_analyze_one, part, chunksize=64), strict=True))
+
+
+def _analyze_one(article: Article) -> list[AnalyzedPassage]:
+    assert _worker is not None
+    return analyze_article(article, *_worker)
 
 
 def _analyze_chunk(job: tuple[int, int] | Sequence[Article]) -> AnalyzedChunk:

@@ -54,7 +54,7 @@ def die_on_call(monkeypatch: pytest.MonkeyPatch, owner: object, name: str, after
 
 STAGES = {
     "after fetching, before analysis": (reindex_module, "_analyze_pending", 0),
-    "mid-analysis": (store_module.ArticleStore, "set_passages", 1),
+    "storing the analysis": (store_module.ArticleStore, "set_passages_many", 0),
     "writing the index files": (snapshot_module, "_write_files", 0),
     "swapping CURRENT": (snapshot_module, "_write_atomically", 0),
 }
