@@ -77,6 +77,8 @@ class ReindexReport(BaseModel):
         return self.counts.new
 
 
+PUT_BATCH = 2000  # articles stored per transaction when reading a folder or file
+
 # The source being collected, so that a problem found deep in a feed is charged to its source.
 _SOURCE: ContextVar[str | None] = ContextVar("newsbot_source", default=None)
 
@@ -320,11 +322,13 @@ def _collect_path(source: SourceRef, store: ArticleStore, tally: _Tally) -> int:
     for problem in loaded.problems:
         tally.fail(problem.origin, problem.reason)
     present = set()
-    for article in loaded.articles:
-        if source.name and not article.source:
-            article = article.model_copy(update={"source": source.name})
-        tally.count(store.put(article, source.origin))
-        present.add(article_key(article))
+    for start in range(0, len(loaded.articles), PUT_BATCH):
+        with store.batch():
+            for article in loaded.articles[start : start + PUT_BATCH]:
+                if source.name and not article.source:
+                    article = article.model_copy(update={"source": source.name})
+                tally.count(store.put(article, source.origin))
+                present.add(article_key(article))
     if loaded.problems:
         # Whatever failed to read (a folder without permission, a damaged file) may be what
         # held the stored articles that look gone: keep them until a clean read.

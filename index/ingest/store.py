@@ -398,6 +398,11 @@ class ArticleStore:
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db)
 
+    def batch(self) -> _Transaction:
+        """One transaction around many changes (a folder's thousands of articles): committing
+        each on its own costs a disk sync apiece. Changes inside join it; all land, or none."""
+        return _Transaction(self._db)
+
 
 _STATE_COLUMNS = (
     "url",
@@ -412,14 +417,21 @@ _STATE_COLUMNS = (
 
 
 class _Transaction:
+    """BEGIN IMMEDIATE … COMMIT, or ROLLBACK on an error; inside another one it simply joins it."""
+
     def __init__(self, db: sqlite3.Connection) -> None:
         self._db = db
+        self._outer = False
 
     def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
+        self._outer = not self._db.in_transaction
+        if self._outer:
+            self._db.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
-        self._db.execute("ROLLBACK" if exc_type else "COMMIT")
+        if self._outer:
+            self._db.execute("ROLLBACK" if exc_type else "COMMIT")
+        # Inside another transaction, an error propagates and the outer one rolls it all back.
 
 
 def _fields(article: Article) -> tuple[object, ...]:
