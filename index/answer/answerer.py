@@ -155,16 +155,11 @@ class Answerer:
     ) -> Answer:
         """A fact, a brief or a refusal with its reason, for ``question`` as people type it."""
         question = clean_question(question, self.config.max_question_chars)
-        snapshot = self.searcher.snapshot
         reading = read_question(question, conversation)
         if filters is None:
             filters = reading.filters
-        base = Answer(
-            question=question,
-            indexed_at=snapshot.manifest.created_at,
-            articles=snapshot.manifest.counts.articles,
-            asked=filters.asked if filters else None,
-            read_as=reading.query if reading.followup else None,
+        base = self._empty_answer(question, filters).model_copy(
+            update={"read_as": reading.query if reading.followup else None}
         )
         if reading.intent is Intent.CHITCHAT:
             return base.model_copy(update={"refusal": Refusal.CHITCHAT})
@@ -186,13 +181,8 @@ class Answerer:
             followup=reading.followup,
             asked=filters.asked if filters else None,
         )
-        # On the top passage, or on the answer's own when that holds more of the question: the
-        # top-ranked one may be about something else ("say" without Zuckerberg).
         support = (
-            max(
-                self._support(sentence_support, h, weights)
-                for h in {id(h): h for h in (hits[0], sentence.hit)}.values()
-            )
+            self._answer_support(sentence_support, hits[0], sentence.hit, weights)
             if sentence
             else 0.0
         )
@@ -216,20 +206,23 @@ class Answerer:
 
     def brief(self, topic: str, filters: SearchFilters | None = None) -> Answer:
         """The newest articles about ``topic`` ('' for all the news), as for "what's new?"."""
-        snapshot = self.searcher.snapshot
         topic = " ".join(topic.split())[: self.config.max_question_chars]
-        base = Answer(
-            question=f"Latest on {topic}" if topic else "Latest news",
-            indexed_at=snapshot.manifest.created_at,
-            articles=snapshot.manifest.counts.articles,
-            asked=filters.asked if filters else None,
-        )
+        base = self._empty_answer(f"Latest on {topic}" if topic else "Latest news", filters)
         problem = self.searcher.filter_problem(filters)
         if problem:
             return base.model_copy(update={"refusal": Refusal.FILTERED, "detail": problem})
         query = self.query(topic)
         return self._brief(
             base.model_copy(update={"corrections": query.corrections}), topic, query, filters
+        )
+
+    def _empty_answer(self, question: str, filters: SearchFilters | None) -> Answer:
+        manifest = self.searcher.snapshot.manifest
+        return Answer(
+            question=question,
+            indexed_at=manifest.created_at,
+            articles=manifest.counts.articles,
+            asked=filters.asked if filters else None,
         )
 
     def precheck(self, question: str, filters: SearchFilters | None = None) -> None:
@@ -271,13 +264,7 @@ class Answerer:
             asked=filters.asked if filters else None,
             with_features=True,
         )
-        supports = [
-            max(
-                self._support(c.support, h, weights)
-                for h in {id(h): h for h in (hits[0], c.hit)}.values()
-            )
-            for c in found
-        ]
+        supports = [self._answer_support(c.support, hits[0], c.hit, weights) for c in found]
         return found, supports
 
     def _as_written(self, query: Query, hits: list[Hit]) -> list[Correction]:
@@ -611,6 +598,16 @@ class Answerer:
             gap = ranker.words_between(term_list, range(at, at + len(span_terms)), asked_terms)
             features["span_near"] = 0.0 if gap is None else 1.0 / (1.0 + gap)
         return features
+
+    def _answer_support(
+        self, sentence_support: float, top: Hit, own: Hit, weights: dict[Concept, float]
+    ) -> float:
+        """Support on the top passage, or on the answer's own when that holds more of the
+        question: the top-ranked one may be about something else ("say" without Zuckerberg)."""
+        return max(
+            self._support(sentence_support, h, weights)
+            for h in {id(top): top, id(own): own}.values()
+        )
 
     def _support(self, sentence_support: float, top: Hit, weights: dict[Concept, float]) -> float:
         """Mean of the sentence's and the top passage's share of the question's weight, or 0 when
