@@ -18,6 +18,14 @@ from index.answer.journal import Journal
 
 _TEMPLATE = r"nb:(?P<action>up|down|more|why|thread):(?P<key>[0-9a-f]{16})"
 THREAD_NAME_LIMIT = 90
+
+
+def answer_key(custom_id: str | None) -> str | None:
+    """The journal key a button of ours carries, or None for anything else."""
+    match = re.fullmatch(_TEMPLATE, custom_id or "")
+    return match["key"] if match else None
+
+
 GONE = "That answer is older than the journal keeps, so there is nothing more to show."
 
 

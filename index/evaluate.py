@@ -184,9 +184,11 @@ def score(questions: list[EvalQuestion], records: list[dict[str, object]]) -> di
             totals[f"gold@{k}"] += rank is not None and rank < k
         totals["mrr@10"] += 0 if rank is None else 1 / (rank + 1)
         answer = record.get("answer") or {}
-        totals["answer@1"] += _contains(answer.get("text") or "", q.answers)
+        totals["answer@1"] += contains_answer(answer.get("text") or "", q.answers)
         totals["highlight@1"] += _short_hit(answer.get("highlight") or "", q.answers)
-        totals["answer@passages3"] += any(_contains(p.get("text"), q.answers) for p in passages[:3])
+        totals["answer@passages3"] += any(
+            contains_answer(p.get("text"), q.answers) for p in passages[:3]
+        )
     n = len(questions) or 1
     return {k: round(v / n, 3) for k, v in totals.items()}
 
@@ -222,7 +224,8 @@ def _norm(text: str | None) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def _contains(haystack: str | None, needles: list[str]) -> bool:
+def contains_answer(haystack: str | None, needles: list[str]) -> bool:
+    """score.py's comparison: a gold answer in the text, normalised, on word boundaries."""
     h = f" {_norm(haystack)} "
     return any(f" {_norm(n)} " in h for n in needles if _norm(n))
 
@@ -231,7 +234,7 @@ def _short_hit(span: str, needles: list[str]) -> bool:
     """The bold part holds a gold answer and is short: a whole sentence in bold is no answer."""
     words = len(_norm(span).split())
     return any(
-        _contains(span, [a]) and words <= max(6, 2 * len(_norm(a).split()))
+        contains_answer(span, [a]) and words <= max(6, 2 * len(_norm(a).split()))
         for a in needles
         if _norm(a)
     )

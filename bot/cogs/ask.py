@@ -10,7 +10,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.answer_views import answer_view
+from bot.answer_views import answer_key, answer_view
 from bot.cooldown import UserCooldown
 from bot.discord_client import NewsBot
 from bot.discord_errors import words_for
@@ -23,7 +23,6 @@ from index.search.searcher import SearchFilters
 
 SINCE_CHOICES = ("24h", "7d", "30d")
 WAIT = "⏳"  # a mention during the cooldown: a reaction, not a message in the channel
-_KEY = re.compile(r"^nb:\w+:(?P<key>[0-9a-f]{16})$")
 
 
 class AskCog(commands.Cog):
@@ -205,9 +204,9 @@ class AskCog(commands.Cog):
             return None
         for row in replied.components:
             for item in getattr(row, "children", []):
-                match = _KEY.match(getattr(item, "custom_id", None) or "")
-                if match:
-                    return match["key"]
+                key = answer_key(getattr(item, "custom_id", None))
+                if key:
+                    return key
         return None
 
     def _check_cooldown(self, user_id: int) -> None:

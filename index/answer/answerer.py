@@ -461,11 +461,11 @@ class Answerer:
             if id(hit) not in headings:
                 title_terms = set(analyzer.terms(hit.article.title))
                 lists = [analyzer.terms(s) for _, s in self._sentences(hit)]
-                passage = title_terms.union(*lists)
                 headings[id(hit)] = (
                     title_terms,
                     set(analyzer.terms(outlet_key(hit.article.source))),
-                    _share(weights, passage, set()),
+                    # Only the ranker's features need the passage's share.
+                    _share(weights, title_terms.union(*lists), set()) if with_features else 0.0,
                     lists,
                 )
             title_terms, outlet, passage_share, sentence_lists = headings[id(hit)]

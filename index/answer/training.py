@@ -17,7 +17,7 @@ from index.answer.answerer import Answerer
 from index.answer.ranker import FEATURES, RANKER_VERSION, RankerModel
 from index.dates import parse_date
 from index.errors import NewsbotError
-from index.evaluate import EvalQuestion, _contains
+from index.evaluate import EvalQuestion, contains_answer
 from index.search.searcher import SearchFilters
 
 L2 = 1.0  # ridge on the standardised weights: a few dozen features, tens of thousands of rows
@@ -58,7 +58,7 @@ def collect(answerer: Answerer, questions: Iterable[EvalQuestion]) -> list[Group
             if candidates
             else np.zeros((0, len(FEATURES)))
         )
-        labels = np.array([_contains(c.text, q.answers) for c in candidates], dtype=bool)
+        labels = np.array([contains_answer(c.text, q.answers) for c in candidates], dtype=bool)
         rule = np.array([c.rule_score for c in candidates])
         groups.append(Group(q, week_of(q.asked), rows, labels, np.array(supports), rule))
     return groups

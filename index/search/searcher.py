@@ -6,6 +6,7 @@ the question was asked, and articles published after it are never shown.
 
 from __future__ import annotations
 
+import difflib
 from datetime import UTC, datetime
 
 import numpy as np
@@ -156,8 +157,6 @@ class Searcher:
 
     def nearest_outlets(self, wanted: str, limit: int = 3) -> list[str]:
         """Outlets spelled like ``wanted``, for "did you mean"."""
-        import difflib
-
         names = [n for n in {*self.snapshot.sources, *self.snapshot.hosts} if n]
         return difflib.get_close_matches(wanted.lower().strip(), names, n=limit, cutoff=0.5)
 
