@@ -2,6 +2,8 @@
 
     python benchmarks/search.py                  # 10k, 100k and 1M passages (about 10 minutes)
     python benchmarks/search.py --sizes 10000    # a quick look
+    python benchmarks/search.py --real --sizes 1000000   # real questions over news-like text
+    python benchmarks/search.py --real --index DIR       # real questions over an index you have
 
 For each size it builds the index from article text (on every core), then, in a fresh process,
 times the cold load, top-10 searches of analyzed queries and whole answers, and reads the
@@ -10,6 +12,12 @@ analyzed passages and checks, query by query, that both return the same top 10. 
 
 The corpus: a Zipfian vocabulary of 200,000 words, passages of 20 to 300 words (log-normal,
 median 90, like news paragraphs), 50 outlets, three years of dates, a fixed seed.
+
+With ``--real``, the index is built from news-like articles (``newslike.py``: real sentences in
+new orders) and timed on real questions as people type them (rtqa-dev's and the realistic set's,
+8 to 18 terms): top-10 by MaxScore, by scoring every posting, search as the product runs it
+(recency prior, one passage per article), the whole answer, and tantivy on the same passages
+when it is installed (``pip install tantivy``). Prints p50, p95 and p99 per row.
 """
 
 from __future__ import annotations
@@ -30,6 +38,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from newslike import articles as newslike_articles
+from newslike import real_questions, seed_paths
 from rank_bm25 import BM25Plus
 
 from index.answer.answerer import Answerer
@@ -141,6 +151,83 @@ def serve(index: Path, query_file: Path) -> None:
     )
 
 
+def percentiles(times: list[float]) -> dict[str, float]:
+    return {f"p{p}": float(np.percentile(times, p)) for p in (50, 95, 99)}
+
+
+def serve_real(index: Path) -> dict[str, dict[str, float]]:
+    """Real questions over ``index``, each way the product and its rivals would search them."""
+    questions = real_questions()
+    snap = snapshots.load(index)
+    postings = snap.postings
+    plain = Searcher(snap, SearchConfig(recency_weight=0))
+    product = Searcher(snap)
+    answerer = Answerer(product)
+    analyzed = [[t for t in plain.snapshot.analyzer.terms(q) if t in snap.vocab] for q in questions]
+    for q in questions[:20]:  # warm the page cache and the lazily loaded word lists
+        answerer.answer(q)
+    ways = {
+        "top-10, MaxScore": lambda q, terms: postings.top_k([snap.vocab[t] for t in terms], 10),
+        "top-10, every posting": lambda q, terms: _every_posting(postings, snap, terms),
+        "search as the product runs it": lambda q, terms: product.search(q, 10),
+        "whole answer": lambda q, terms: answerer.answer(q),
+    }
+    rows = {}
+    for name, way in ways.items():
+        times = []
+        for q, terms in zip(questions, analyzed, strict=True):
+            if not terms:
+                continue
+            t0 = time.perf_counter()
+            way(q, terms)
+            times.append((time.perf_counter() - t0) * 1000)
+        rows[name] = percentiles(times)
+    tantivy_row = _tantivy(snap, analyzed)
+    if tantivy_row:
+        rows["tantivy 0.x, same passages and terms"] = tantivy_row
+    rows["_meta"] = {
+        "questions": len(questions),
+        "terms_p50": float(np.median([len(set(a)) for a in analyzed])),
+    }
+    return rows
+
+
+def _every_posting(postings, snap, terms: list[str]) -> np.ndarray:
+    scores = postings.scores(list(dict.fromkeys(snap.vocab[t] for t in terms)))
+    return np.argpartition(-scores, 10)[:10]
+
+
+def _tantivy(snap: snapshots.Snapshot, analyzed: list[list[str]]) -> dict[str, float] | None:
+    """tantivy's BM25 over the very same analyzed passages (its own tokenizer on the terms), or
+    None when it is not installed."""
+    try:
+        import tantivy
+    except ImportError:
+        return None
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("body", stored=False, tokenizer_name="whitespace")
+    schema = builder.build()
+    with tempfile.TemporaryDirectory(prefix="newsbot-tantivy-") as folder:
+        index = tantivy.Index(schema, path=folder)
+        writer = index.writer(heap_size=512_000_000, num_threads=os.cpu_count() or 1)
+        for passage in range(snap.manifest.counts.passages):
+            terms = snap.analyzer.terms(snap.passage_text(passage))
+            writer.add_document(tantivy.Document(body=" ".join(terms)))
+        writer.commit()
+        writer.wait_merging_threads()
+        index.reload()
+        searcher = index.searcher()
+        times = []
+        for terms in analyzed:
+            if not terms:
+                continue
+            query = index.parse_query(" OR ".join(dict.fromkeys(terms)), ["body"])
+            t0 = time.perf_counter()
+            searcher.search(query, 10)
+            times.append((time.perf_counter() - t0) * 1000)
+    return percentiles(times)
+
+
 def rank_bm25_side(
     snap: snapshots.Snapshot, qs: list[list[str]], n_queries: int
 ) -> dict[str, float]:
@@ -215,9 +302,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--serve", nargs=2, metavar=("INDEX", "QUERIES"), help=argparse.SUPPRESS)
+    parser.add_argument("--serve-real", metavar="INDEX", help=argparse.SUPPRESS)
+    parser.add_argument("--real", action="store_true", help="real questions over news-like text")
+    parser.add_argument("--index", type=Path, help="with --real: time this index, build nothing")
+    parser.add_argument("--seed-articles", type=Path, nargs="+", help="JSONL of real articles")
     args = parser.parse_args()
     if args.serve:
         serve(Path(args.serve[0]), Path(args.serve[1]))
+        return
+    if args.serve_real:
+        print(json.dumps(serve_real(Path(args.serve_real))))
+        return
+    if args.real:
+        real_main(args)
         return
     rows = []
     with tempfile.TemporaryDirectory(prefix="newsbot-bench-") as tmp:
@@ -240,6 +337,48 @@ def main() -> None:
             f"{r['bm25_query_ms'] / r['search_p50']:.0f}x", f"{r['bm25_agree']:.0%}",
         ]  # fmt: skip
         print("| " + " | ".join(cells) + " |")
+
+
+def real_main(args: argparse.Namespace) -> None:
+    """The real-question table: one row per way of searching, per index size."""
+    with tempfile.TemporaryDirectory(prefix="newsbot-bench-") as tmp:
+        indexes: list[tuple[int, Path]] = []
+        if args.index:
+            indexes.append((snapshots.load(args.index).manifest.counts.passages, args.index))
+        else:
+            seeds = seed_paths(args.seed_articles)
+            for size in args.sizes:
+                # About 6.4 passages per news-like article.
+                built = build_snapshot(
+                    [
+                        Article.model_validate(r)
+                        for r in newslike_articles(size * 10 // 64, SEED, seeds)
+                    ]
+                )
+                snapshots.save(built, Path(tmp) / f"real-{size}")
+                indexes.append((built.manifest.counts.passages, Path(tmp) / f"real-{size}"))
+                del built
+                gc.collect()
+        print(
+            f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, numpy {np.__version__}\n"
+        )
+        print("| passages | way | p50 ms | p95 ms | p99 ms |")
+        print("|---|---|---|---|---|")
+        for passages, index in indexes:
+            child = subprocess.run(
+                [sys.executable, __file__, "--serve-real", str(index)],
+                capture_output=True, text=True, check=True,
+            )  # fmt: skip
+            rows = json.loads(child.stdout)
+            meta = rows.pop("_meta")
+            for name, row in rows.items():
+                print(
+                    f"| {passages:,} | {name} | {row['p50']:.1f} | {row['p95']:.1f} | {row['p99']:.1f} |"
+                )
+            print(
+                f"\n{meta['questions']:.0f} questions, median {meta['terms_p50']:.0f} distinct terms each",
+                file=sys.stderr,
+            )
 
 
 if __name__ == "__main__":

@@ -102,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_reindex,
         "refresh the news and rebuild the index",
         "Fetch what is new from the configured sources (the bundled sample news when none is configured) and rebuild the index.",
-    )
+    ).add_argument("--json", action="store_true", help="print the report as one JSON object")
     command(
         "sources",
         cmd_sources,
@@ -215,7 +215,7 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     """Exit 0 when every source worked, 2 when some had problems (listed), 1 when none worked."""
     settings = load_settings(args.config, args.index)
     report = _reindex(settings)
-    print(render_report(report))
+    print(report.model_dump_json() if args.json else render_report(report))
     if report.failed_sources and not report.working_sources:
         return 1
     return 2 if report.failed_sources else 0

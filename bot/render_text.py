@@ -100,6 +100,13 @@ def citation(hit: Hit) -> str:
     return _plain(" — ".join(parts))
 
 
+_UPDATES = {
+    "unchanged": "unchanged, nothing new",
+    "patched": "patched with the changed articles",
+    "rebuilt": "rebuilt",
+}
+
+
 def render_report(report: ReindexReport) -> str:
     c = report.counts
     lines = [
@@ -107,7 +114,7 @@ def render_report(report: ReindexReport) -> str:
         f"Fetched {c.fetched:,}; {c.new:,} new, {c.updated:,} updated, {c.unchanged:,} unchanged, "
         f"{c.duplicates:,} duplicates, {c.failed:,} failed; {report.removed:,} removed, {report.pruned:,} pruned; "
         f"{report.analyzed:,} analyzed.",
-        f"Index: {report.index_path}",
+        f"Index: {report.index_path} ({_UPDATES[report.index_update]})",
     ]
     if report.problems:
         lines.append(f"Problems ({len(report.problems)}):")

@@ -14,7 +14,8 @@ _ABBREVIATIONS = frozenset(
 )
 # A boundary: terminal punctuation, optional closing quotes/brackets, space, then something that
 # can start a sentence (a capital, a digit or an opening quote).
-_BOUNDARY = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
+# (The punctuation is matched, not looked behind for: a lookbehind is tried at every character.)
+_BOUNDARY = re.compile(r"[.!?][\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
 PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _LAST_WORD = re.compile(r"([\w.]+)[.!?]?[\"'”’)\]]*$")
 
@@ -33,10 +34,11 @@ def _split_paragraph(paragraph: str) -> list[str]:
     pieces: list[str] = []
     start = 0
     for match in _BOUNDARY.finditer(paragraph):
-        candidate = paragraph[start : match.start()]
+        after_mark = match.start() + 1
+        candidate = paragraph[start:after_mark]
         if _ends_with_abbreviation(candidate):
             continue
-        end = match.start() + len(match.group().rstrip())
+        end = after_mark + len(match.group()[1:].rstrip())
         pieces.append(paragraph[start:end].strip())
         start = match.end()
     pieces.append(paragraph[start:].strip())
@@ -46,7 +48,9 @@ def _split_paragraph(paragraph: str) -> list[str]:
 def _ends_with_abbreviation(text: str) -> bool:
     if not text.endswith("."):
         return False
-    match = _LAST_WORD.search(text)
+    # Only the last word: searching the whole text at every boundary is quadratic in the
+    # paragraph's length.
+    match = _LAST_WORD.search(text.rsplit(None, 1)[-1])
     if not match:
         return False
     word = match.group(1).rstrip(".").lower()

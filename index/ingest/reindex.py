@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import hashlib
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -13,19 +14,24 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel
 
 from index.errors import NewsbotError
+from index.ingest import articles as articles_module
+from index.ingest import clean as clean_module
+from index.ingest import pages as pages_module
+from index.ingest import sources as sources_module
 from index.ingest.articles import article_key
 from index.ingest.chunking import ChunkingConfig
 from index.ingest.feeds import FeedEntry, FeedError, parse_feed
 from index.ingest.fetch import FEED_TYPES, PAGE_TYPES, FetchConfig, Fetcher, FetchResult
 from index.ingest.health import backoff_until
 from index.ingest.pages import extract_article
-from index.ingest.sources import load_sources
+from index.ingest.sources import Record, SourceFile, parse_record, read_records, source_files
 from index.ingest.store import ArticleStore, Change
-from index.models import ArticleMeta, Problem, SourceRef
+from index.models import Article, ArticleMeta, Problem, SourceRef
 from index.search import snapshot as snapshots
 from index.search.analyzer import Analyzer, AnalyzerConfig
 from index.search.bm25 import BM25Params
@@ -35,8 +41,12 @@ from index.search.build import (
     SnapshotBuilder,
     analysis_fingerprint,
     analyze_in_parallel,
-    extend_snapshot,
+    analyze_in_worker,
+    article_ids,
+    init_analysis_worker,
+    replace_articles,
 )
+from index.workers import map_in_batches
 
 
 class RefreshCounts(BaseModel):
@@ -71,6 +81,8 @@ class ReindexReport(BaseModel):
     problems: list[Problem]
     seconds: float
     index_path: Path
+    # How the index changed: left as it was, patched with the changed articles, or rebuilt.
+    index_update: Literal["unchanged", "patched", "rebuilt"] = "rebuilt"
 
     @property
     def added(self) -> int:
@@ -78,6 +90,21 @@ class ReindexReport(BaseModel):
 
 
 PUT_BATCH = 2000  # articles stored per transaction when reading a folder or file
+# Up to this share of the live index's articles added, updated or removed, a refresh patches the
+# live index; beyond it, a full rebuild from the stored analyses costs less.
+PATCH_SHARE = 0.2
+
+
+def _reader_version() -> str:
+    """Changes whenever the code that parses and cleans local files changes, so that every
+    record is then read again instead of being skipped as seen."""
+    digest = hashlib.sha256()
+    for module in (sources_module, articles_module, clean_module, pages_module):
+        digest.update(Path(str(module.__file__)).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+READER_VERSION = _reader_version()
 
 # The source being collected, so that a problem found deep in a feed is charged to its source.
 _SOURCE: ContextVar[str | None] = ContextVar("newsbot_source", default=None)
@@ -202,11 +229,18 @@ def _reindex(
         # ahead, and the next run must rebuild even if it fetches nothing new.
         generation_before = store.generation()
         tally = _Tally(progress)
+        analyzer = Analyzer(AnalyzerConfig())
+        bm25 = bm25 or BM25Params()
+        reading = _Reading(analyzer, chunking, analysis_fingerprint(analyzer.config, chunking))
+        live = _current_live(index_path, analyzer, chunking, bm25, generation_before)
+        # A refresh that touches a few articles patches the live index with their analyses;
+        # one that touches many (or the first) builds it whole from the store, cheaper then.
+        fresh = _Fresh(PATCH_SHARE * live.manifest.counts.articles if live is not None else 0)
         for source in sources:
             if source.kind == "path":
                 token = _SOURCE.set(source.origin)
                 try:
-                    tally.removed += _collect_path(source, store, tally)
+                    tally.removed += _collect_path(source, store, tally, reading, fresh)
                 finally:
                     _SOURCE.reset(token)
         remote = [s for s in sources if s.kind != "path"]
@@ -214,47 +248,29 @@ def _reindex(
             asyncio.run(_collect_remote(remote, store, fetch or FetchConfig(), tally, cutoff))
         tally.removed += store.remove_origins_except({s.origin for s in sources})
         pruned = store.prune_older_than(cutoff) if cutoff else 0
-        analyzer = Analyzer(AnalyzerConfig())
-        fingerprint = analysis_fingerprint(analyzer.config, chunking)
-        fresh = _analyze_pending(store, analyzer, chunking, fingerprint, tally)
-        analyzed = len(fresh)
-        bm25 = bm25 or BM25Params()
+        fingerprint = reading.fingerprint
+        _analyze_pending(store, reading, tally, fresh)
+        analyzed = fresh.count
         tally.emit("indexing", 0, 1)
-        live = None
-        if tally.counts.updated == 0 and tally.removed == 0 and pruned == 0:
-            live = _live_to_extend(
-                index_path,
-                analyzer,
-                chunking,
-                bm25,
-                store.count_analyzed(fingerprint) - len(fresh),
-                generation_before,
+        snapshot = None
+        update: Literal["unchanged", "patched", "rebuilt"] = "rebuilt"
+        if live is not None and store.generation() == generation_before:
+            snapshot, update = live, "unchanged"  # the live index stays; nothing is written
+        elif live is not None and not fresh.overflowed:
+            snapshot = _patched(
+                index_path, live, fresh.analyses, store.analyzed_ids(fingerprint), fresh.limit
             )
-        if live is not None:
-            # Only additions: extend the live index; nothing it holds is re-read or re-analyzed.
-            snapshot = extend_snapshot(live, fresh)
-        else:
-            builder = SnapshotBuilder(analyzer, chunking, bm25)
-            for meta, passages in store.analyzed(fingerprint):
-                builder.add(meta, ((p.text, p.terms) for p in passages))
-            try:
-                snapshot = builder.finish()
-            except EmptyCorpusError as exc:
-                if not tally.problems:
-                    raise
-                first = tally.problems[0]
-                more = (
-                    f" and {len(tally.problems) - 1} more problems"
-                    if len(tally.problems) > 1
-                    else ""
-                )
-                raise EmptyCorpusError(
-                    f"No article could be read: {first.origin}: {first.reason}{more}; fix the "
-                    "configured sources (a copied config.example.toml names folders you may not have)."
-                ) from exc
-        snapshot.manifest.store_generation = store.generation()
+            update = "patched"
+        if snapshot is None:
+            snapshot, update = (
+                _rebuilt(store, analyzer, chunking, bm25, fingerprint, tally),
+                "rebuilt",
+            )
         tally.emit("indexing", 1, 1)
-    snapshots.save(snapshot, index_path)
+        if snapshot is not live:
+            snapshot.manifest.store_generation = store.generation()
+    if snapshot is not live:
+        snapshots.save(snapshot, index_path)
     return ReindexReport(
         articles=snapshot.manifest.counts.articles,
         passages=snapshot.manifest.counts.passages,
@@ -268,6 +284,7 @@ def _reindex(
         problems=tally.problems,
         seconds=time.perf_counter() - started,
         index_path=index_path,
+        index_update=update,
     )
 
 
@@ -298,6 +315,17 @@ class _Tally:
             self.working_sources.add(source)
         self._step()
 
+    def unchanged(self, n: int) -> None:
+        """``n`` articles of a source that did not change and were not read again."""
+        if not n:
+            return
+        self.counts.unchanged += n
+        if source := _SOURCE.get():
+            self.working_sources.add(source)
+        self.total += n
+        self.done += n
+        self.emit("collecting", self.done, self.total)
+
     def fail(self, origin: str, reason: str) -> None:
         self.problems.append(Problem(origin=origin, reason=reason))
         self.counts.failed += 1
@@ -315,25 +343,105 @@ class _Tally:
             )
 
 
-def _collect_path(source: SourceRef, store: ArticleStore, tally: _Tally) -> int:
-    """Load a local file or folder; articles that disappeared from it leave the store."""
-    loaded = load_sources([Path(source.location)])
-    tally.expect(len(loaded.articles) + len(loaded.problems))
-    for problem in loaded.problems:
+def _collect_path(
+    source: SourceRef, store: ArticleStore, tally: _Tally, reading: _Reading, fresh: _Fresh
+) -> int:
+    """Read a local file or folder into the store. A file unchanged since it was last read
+    (size and mtime), or a line of a JSONL archive seen before (its bytes), is not parsed or
+    cleaned again: a refresh of a large archive reads only what changed. Articles that
+    disappeared from the source leave the store."""
+    origin = source.origin
+    files, problems = source_files(Path(source.location))
+    for problem in problems:
         tally.fail(problem.origin, problem.reason)
-    present = set()
-    for start in range(0, len(loaded.articles), PUT_BATCH):
+    known = store.source_files(origin)
+    present: set[str] = set()
+    complete = not problems
+    for file in files:
+        name = str(file.path)
+        signature = (*file.signature, READER_VERSION)
+        seen = store.record_keys(origin, name)
+        if known.get(name) == signature:
+            present.update(seen.values())
+            tally.unchanged(len(seen))
+            continue
+        keys: dict[bytes, str] = {}
+        clean = _read_file(file, seen, keys, source, store, tally, reading, fresh)
+        complete &= clean
+        present.update(keys.values())
+        store.set_file_records(origin, name, keys, signature if clean else None)
+    if not complete:
+        # Whatever failed to read (a folder without permission, a damaged file or line) may be
+        # what held the stored articles that look gone: keep them until a clean read.
+        return 0
+    store.forget_files_except(origin, {str(f.path) for f in files})
+    return store.remove_keys(store.keys_from(origin) - present)
+
+
+def _read_file(
+    file: SourceFile,
+    seen: dict[bytes, str],
+    keys: dict[bytes, str],
+    source: SourceRef,
+    store: ArticleStore,
+    tally: _Tally,
+    reading: _Reading,
+    fresh: _Fresh,
+) -> bool:
+    """Store the file's new and changed records, parsed and analyzed on every core in one
+    pass, and note every record's article key in ``keys``. False when some part could not be
+    read."""
+    clean = True
+    digests: dict[int, bytes] = {}
+
+    def unseen() -> Iterator[Record]:
+        nonlocal clean
+        for item in read_records(file):
+            if isinstance(item, Problem):
+                tally.fail(item.origin, item.reason)
+                clean = False
+                continue
+            digest = hashlib.blake2b(item.raw, digest_size=16).digest()
+            if digest in seen:
+                keys[digest] = seen[digest]
+                tally.unchanged(1)
+                continue
+            digests[id(item)] = digest
+            yield item
+
+    batches = map_in_batches(
+        _read_and_analyze,
+        unseen(),
+        batch=PUT_BATCH,
+        initializer=init_analysis_worker,
+        initargs=(reading.analyzer.config, reading.chunking),
+    )
+    for batch in batches:
         with store.batch():
-            for article in loaded.articles[start : start + PUT_BATCH]:
+            for record, (article, passages) in batch:
+                digest = digests.pop(id(record))
+                if isinstance(article, Problem):
+                    tally.fail(article.origin, article.reason)
+                    clean = False
+                    continue
                 if source.name and not article.source:
                     article = article.model_copy(update={"source": source.name})
-                tally.count(store.put(article, source.origin))
-                present.add(article_key(article))
-    if loaded.problems:
-        # Whatever failed to read (a folder without permission, a damaged file) may be what
-        # held the stored articles that look gone: keep them until a clean read.
-        return 0
-    return store.remove_keys(store.keys_from(source.origin) - present)
+                change, stored_id = store.put_analyzed(
+                    article, source.origin, passages, reading.fingerprint
+                )
+                tally.count(change)
+                keys[digest] = article_key(article)
+                if change in (Change.NEW, Change.UPDATED):
+                    fresh.add(article.meta().model_copy(update={"id": stored_id}), passages)
+    return clean
+
+
+def _read_and_analyze(record: Record) -> tuple[Article | Problem, list[AnalyzedPassage]]:
+    """In a worker: a record parsed, cleaned, chunked and analyzed."""
+    article = parse_record(record)
+    if isinstance(article, Problem):
+        return article, []
+    return article, analyze_in_worker(article)
 
 
 async def _collect_remote(
@@ -484,47 +592,122 @@ async def _collect_page(
     tally.count(store.put(article, source.origin))
 
 
-def _analyze_pending(
-    store: ArticleStore,
-    analyzer: Analyzer,
-    chunking: ChunkingConfig,
-    fingerprint: str,
-    tally: _Tally,
-) -> list[tuple[ArticleMeta, list[AnalyzedPassage]]]:
-    """Chunk and analyze every article that needs it, on every core, storing each batch in one
-    transaction (a crash keeps the batches before it)."""
-    pending = list(store.pending_analysis(fingerprint))
-    done: list[tuple[ArticleMeta, list[AnalyzedPassage]]] = []
-    for batch in analyze_in_parallel(pending, analyzer, chunking):
-        store.set_passages_many([(a.id, passages) for a, passages in batch], fingerprint)
-        done += [(a.meta(), passages) for a, passages in batch]
-        tally.emit("analyzing", len(done), len(pending))
-    return done
+@dataclass
+class _Reading:
+    """How articles are analyzed in this run."""
+
+    analyzer: Analyzer
+    chunking: ChunkingConfig
+    fingerprint: str
 
 
-def _live_to_extend(
+@dataclass
+class _Fresh:
+    """The analyses of the articles this run added or changed, kept to patch the live index
+    with, up to ``limit``; past it the run rebuilds, and stops keeping them."""
+
+    limit: float
+    count: int = 0
+    analyses: list[tuple[ArticleMeta, list[AnalyzedPassage]]] = field(default_factory=list)
+    overflowed: bool = False
+
+    def add(self, meta: ArticleMeta, passages: list[AnalyzedPassage]) -> None:
+        self.count += 1
+        if self.overflowed:
+            return
+        if len(self.analyses) >= self.limit:
+            self.overflowed = True
+            self.analyses = []
+            return
+        self.analyses.append((meta, passages))
+
+
+def _analyze_pending(store: ArticleStore, reading: _Reading, tally: _Tally, fresh: _Fresh) -> None:
+    """Chunk and analyze every stored article that still needs it (fetched ones, or all after
+    the analyzer changed), on every core, storing each batch in one transaction (a crash keeps
+    the batches before it)."""
+    total = store.count_pending(reading.fingerprint)
+    done = 0
+    pending = store.pending_analysis(reading.fingerprint)
+    for batch in analyze_in_parallel(pending, reading.analyzer, reading.chunking):
+        store.set_passages_many([(a.id, passages) for a, passages in batch], reading.fingerprint)
+        for article, passages in batch:
+            fresh.add(article.meta(), passages)
+        done += len(batch)
+        tally.emit("analyzing", done, total)
+
+
+def _current_live(
     index_path: Path,
     analyzer: Analyzer,
     chunking: ChunkingConfig,
     bm25: BM25Params,
-    expected_articles: int,
     generation: int,
 ) -> snapshots.Snapshot | None:
     """The live snapshot, if it was built from the store as it stood when this run began (so it
-    holds exactly the stored articles) and the same way."""
+    holds exactly the stored articles) and the same way; else None, and the run rebuilds."""
     if not snapshots.exists(index_path):
         return None
     try:
         live = snapshots.load(index_path)
-        # Extending copies the live files: damage in them would be saved again.
-        if snapshots.verify(index_path):
-            return None
     except NewsbotError:
         return None
     m = live.manifest
     same_build = m.analyzer == analyzer.config and m.chunking == chunking and m.bm25 == bm25
-    current = m.store_generation == generation and m.counts.articles == expected_articles
-    return live if same_build and current else None
+    return live if same_build and m.store_generation == generation else None
+
+
+def _patched(
+    index_path: Path,
+    live: snapshots.Snapshot,
+    fresh: list[tuple[ArticleMeta, list[AnalyzedPassage]]],
+    stored: set[str],
+    limit: float,
+) -> snapshots.Snapshot | None:
+    """The live snapshot less the articles the store no longer holds or holds a new version
+    of, plus the fresh analyses; None when that is too many changes, or when the live files are
+    damaged (patching copies them, so damage would be saved again)."""
+    # The last analysis of each article still stored: one stored twice in a run (a JSONL
+    # archive holding two versions) or removed after it was read counts once, or not at all.
+    fresh = list({meta.id: (meta, p) for meta, p in fresh if meta.id in stored}.values())
+    fresh_ids = {meta.id for meta, _ in fresh}
+    removed = [i for i, a in enumerate(article_ids(live)) if a not in stored or a in fresh_ids]
+    if len(removed) > limit:
+        return None
+    try:
+        if snapshots.verify(index_path):
+            return None
+    except NewsbotError:
+        return None
+    patched = replace_articles(live, removed, fresh)
+    # The patch must hold exactly the stored articles; if not, the store changed under an
+    # assumption, and a rebuild is the safe answer.
+    return patched if patched.manifest.counts.articles == len(stored) else None
+
+
+def _rebuilt(
+    store: ArticleStore,
+    analyzer: Analyzer,
+    chunking: ChunkingConfig,
+    bm25: BM25Params,
+    fingerprint: str,
+    tally: _Tally,
+) -> snapshots.Snapshot:
+    """A whole snapshot built from every stored analysis, streamed from the store."""
+    builder = SnapshotBuilder(analyzer, chunking, bm25)
+    for meta, passages in store.analyzed(fingerprint):
+        builder.add(meta, ((p.text, p.terms) for p in passages))
+    try:
+        return builder.finish()
+    except EmptyCorpusError as exc:
+        if not tally.problems:
+            raise
+        first = tally.problems[0]
+        more = f" and {len(tally.problems) - 1} more problems" if len(tally.problems) > 1 else ""
+        raise EmptyCorpusError(
+            f"No article could be read: {first.origin}: {first.reason}{more}; fix the "
+            "configured sources (a copied config.example.toml names folders you may not have)."
+        ) from exc
 
 
 def _entry_date(entry: FeedEntry) -> datetime | None:

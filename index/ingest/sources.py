@@ -5,6 +5,7 @@ A source that cannot be read is reported as a ``Problem`` and skipped; the other
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import re
@@ -38,71 +39,123 @@ def load_sources(paths: Iterable[Path]) -> LoadResult:
     result = LoadResult()
     seen = Deduplicator()
     for path in paths:
-        for item in _load_path(Path(path)):
-            if isinstance(item, Problem):
-                result.problems.append(item)
-            elif not seen.add(item):
-                result.duplicates += 1
+        files, problems = source_files(Path(path))
+        result.problems += problems
+        for file in files:
+            for item in read_records(file):
+                article = item if isinstance(item, Problem) else parse_record(item)
+                if isinstance(article, Problem):
+                    result.problems.append(article)
+                elif not seen.add(article):
+                    result.duplicates += 1
     result.articles = seen.articles()
     return result
 
 
-def _load_path(path: Path) -> Iterator[Article | Problem]:
+@dataclass(frozen=True)
+class SourceFile:
+    """One readable file of a source, with what tells a changed file from an unchanged one."""
+
+    path: Path
+    size: int
+    mtime_ns: int
+
+    @property
+    def signature(self) -> tuple[int, int]:
+        return self.size, self.mtime_ns
+
+
+@dataclass(frozen=True)
+class Record:
+    """One article's raw bytes: a line of a JSONL file, or a whole text or HTML file."""
+
+    where: str
+    raw: bytes
+    suffix: str
+
+
+def source_files(path: Path) -> tuple[list[SourceFile], list[Problem]]:
+    """The article files under a configured file or folder, and what could not be read."""
     if not path.exists():
-        yield Problem(origin=str(path), reason="no such file or folder")
-        return
-    if path.is_dir():
-        unreadable: list[OSError] = []
-        files: list[Path] = []
-        for root, dirs, names in os.walk(path, onerror=unreadable.append):
-            dirs[:] = [d for d in dirs if not d.startswith(".")]
-            files += [Path(root) / n for n in names if not n.startswith(".")]
-        for error in unreadable:
-            # A folder newsbot may not read is a failure, not an empty folder.
-            yield Problem(
-                origin=str(error.filename or path),
-                reason=f"the folder cannot be read ({error.strerror or error}); check its permissions",
+        return [], [Problem(origin=str(path), reason="no such file or folder")]
+    if not path.is_dir():
+        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            reason = (
+                f"unsupported file type {path.suffix or '(none)'}; use .txt, .md, .html or .jsonl"
             )
-        for file in sorted(f for f in files if f.is_file()):
-            if file.suffix.lower() in SUPPORTED_SUFFIXES:
-                yield from _load_file(file)
+            return [], [Problem(origin=str(path), reason=reason)]
+        return _stat([path])
+    unreadable: list[OSError] = []
+    found: list[Path] = []
+    for root, dirs, names in os.walk(path, onerror=unreadable.append):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        found += [Path(root) / n for n in names if not n.startswith(".")]
+    # A folder newsbot may not read is a failure, not an empty folder.
+    problems = [
+        Problem(
+            origin=str(error.filename or path),
+            reason=f"the folder cannot be read ({error.strerror or error}); check its permissions",
+        )
+        for error in unreadable
+    ]
+    files, more = _stat(
+        sorted(f for f in found if f.suffix.lower() in SUPPORTED_SUFFIXES and f.is_file())
+    )
+    return files, problems + more
+
+
+def _stat(paths: list[Path]) -> tuple[list[SourceFile], list[Problem]]:
+    files, problems = [], []
+    for path in paths:
+        try:
+            stat = path.stat()
+        except OSError as exc:
+            problems.append(
+                Problem(origin=str(path), reason=f"cannot be read ({exc.strerror or exc})")
+            )
+            continue
+        files.append(SourceFile(path=path, size=stat.st_size, mtime_ns=stat.st_mtime_ns))
+    return files, problems
+
+
+def read_records(file: SourceFile) -> Iterator[Record | Problem]:
+    """The file's articles as raw records, without parsing them: a caller that has seen a
+    record's bytes before can skip it."""
+    origin, suffix = str(file.path), file.path.suffix.lower()
+    if file.size == 0:
+        yield Problem(origin=origin, reason="the file is empty")
         return
-    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+    if suffix not in JSONL_SUFFIXES and file.size > MAX_ARTICLE_BYTES:
         yield Problem(
-            origin=str(path),
-            reason=f"unsupported file type {path.suffix or '(none)'}; use .txt, .md, .html or .jsonl",
+            origin=origin, reason=f"the file is {file.size:,} bytes, too large for one article"
         )
         return
-    yield from _load_file(path)
-
-
-def _load_file(path: Path) -> Iterator[Article | Problem]:
-    origin = str(path)
     try:
-        size = path.stat().st_size
-        if size == 0:
-            yield Problem(origin=origin, reason="the file is empty")
-            return
-        suffix = path.suffix.lower()
-        if suffix not in JSONL_SUFFIXES and size > MAX_ARTICLE_BYTES:
-            yield Problem(
-                origin=origin, reason=f"the file is {size:,} bytes, too large for one article"
-            )
-            return
-        data = path.read_bytes()
-        text = data.decode("utf-8-sig")
+        with file.path.open("rb") as fh:
+            if suffix not in JSONL_SUFFIXES:
+                yield Record(where=origin, raw=fh.read(), suffix=suffix)
+                return
+            # Line by line: an archive's JSONL may be larger than memory.
+            for number, line in enumerate(fh, start=1):
+                if number == 1 and line.startswith(codecs.BOM_UTF8):
+                    line = line[len(codecs.BOM_UTF8) :]
+                if line.strip():
+                    yield Record(where=f"{origin} line {number}", raw=line, suffix=suffix)
     except OSError as exc:
         yield Problem(origin=origin, reason=f"cannot be read ({exc.strerror or exc})")
-        return
+
+
+def parse_record(record: Record) -> Article | Problem:
+    """The cleaned article a record holds, or what is wrong with it."""
+    try:
+        text = record.raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        yield Problem(origin=origin, reason="is not UTF-8 text")
-        return
-    if suffix in JSONL_SUFFIXES:
-        yield from _parse_jsonl(text, origin)
-    elif suffix in HTML_SUFFIXES:
-        yield _parse_html(text, origin)
-    else:
-        yield _parse_text(text, origin)
+        return Problem(origin=record.where, reason="is not UTF-8 text")
+    if record.suffix in JSONL_SUFFIXES:
+        return _parse_json_line(text, record.where)
+    if record.suffix in HTML_SUFFIXES:
+        return _parse_html(text, record.where)
+    return _parse_text(text, record.where)
 
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.DOTALL)
@@ -144,19 +197,13 @@ def _parse_html(html: str, origin: str) -> Article | Problem:
     return extract_article(html, origin)
 
 
-def _parse_jsonl(text: str, origin: str) -> Iterator[Article | Problem]:
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{origin} line {number}"
-        try:
-            raw = RawArticle.model_validate(json.loads(line))
-        except json.JSONDecodeError:
-            yield Problem(origin=where, reason="is not valid JSON")
-            continue
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            field_name = ".".join(str(p) for p in first["loc"]) or "the line"
-            yield Problem(origin=where, reason=f"field '{field_name}': {first['msg'].lower()}")
-            continue
-        yield to_article(raw, where)
+def _parse_json_line(line: str, where: str) -> Article | Problem:
+    try:
+        raw = RawArticle.model_validate(json.loads(line))
+    except json.JSONDecodeError:
+        return Problem(origin=where, reason="is not valid JSON")
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field_name = ".".join(str(p) for p in first["loc"]) or "the line"
+        return Problem(origin=where, reason=f"field '{field_name}': {first['msg'].lower()}")
+    return to_article(raw, where)

@@ -21,6 +21,7 @@ from index.ingest.articles import article_key, content_hash
 from index.models import Article, ArticleMeta
 
 SCHEMA_VERSION = 1
+READ_BATCH = 500
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS articles (
@@ -68,6 +69,23 @@ CREATE TABLE IF NOT EXISTS item_failures (
     last_attempt TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS item_failures_origin ON item_failures(origin);
+-- What each local source file held when last read, so an unchanged file (same size and mtime)
+-- or an unchanged line of a JSONL archive (same bytes) is not parsed and cleaned again.
+CREATE TABLE IF NOT EXISTS source_files (
+    origin TEXT NOT NULL,
+    file TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    reader TEXT NOT NULL,
+    PRIMARY KEY (origin, file)
+);
+CREATE TABLE IF NOT EXISTS source_records (
+    origin TEXT NOT NULL,
+    file TEXT NOT NULL,
+    digest BLOB NOT NULL,
+    key TEXT NOT NULL,
+    PRIMARY KEY (origin, file, digest)
+) WITHOUT ROWID;
 INSERT OR IGNORE INTO meta VALUES ('generation', '0');
 CREATE TRIGGER IF NOT EXISTS articles_added AFTER INSERT ON articles BEGIN
     UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation';
@@ -158,6 +176,25 @@ class ArticleStore:
 
     def put(self, article: Article, origin: str, entry_key: str | None = None) -> Change:
         """Insert or update one article, deduplicated by canonical URL and by text."""
+        return self._put(article, origin, entry_key)[0]
+
+    def put_analyzed(
+        self,
+        article: Article,
+        origin: str,
+        passages: list[tuple[str, list[str]]],
+        fingerprint: str,
+    ) -> tuple[Change, str]:
+        """``put``, and store the article's passages with it when it is new or changed, in the
+        same transaction. Returns the change and the stored article's id (an updated article
+        keeps the id it had)."""
+        with self._transaction():
+            change, stored_id = self._put(article, origin, None)
+            if change in (Change.NEW, Change.UPDATED):
+                self.set_passages(stored_id, passages, fingerprint)
+        return change, stored_id
+
+    def _put(self, article: Article, origin: str, entry_key: str | None) -> tuple[Change, str]:
         key = article_key(article)
         digest = content_hash(article.text)
         now = _now()
@@ -171,7 +208,7 @@ class ArticleStore:
                         "UPDATE articles SET last_seen=?, entry_key=COALESCE(?, entry_key), origin=? WHERE id=?",
                         (now, entry_key, origin, row[0]),
                     )
-                    return Change.UNCHANGED
+                    return Change.UNCHANGED, row[0]
                 # A new version of a story replaces the old one and is analyzed again.
                 self._db.execute("DELETE FROM passages WHERE article_id=?", (row[0],))
                 self._db.execute(
@@ -179,19 +216,19 @@ class ArticleStore:
                     " origin=?, entry_key=?, last_seen=?, analysis=NULL WHERE id=?",
                     (*_fields(article), digest, origin, entry_key, now, row[0]),
                 )
-                return Change.UPDATED
+                return Change.UPDATED, row[0]
             same_text = self._db.execute(
                 "SELECT id FROM articles WHERE content_hash=?", (digest,)
             ).fetchone()
             if same_text is not None:
                 self._db.execute("UPDATE articles SET last_seen=? WHERE id=?", (now, same_text[0]))
-                return Change.DUPLICATE
+                return Change.DUPLICATE, same_text[0]
             self._db.execute(
                 "INSERT INTO articles (id, key, url, title, text, source, published, authors, content_hash,"
                 " origin, entry_key, first_seen, last_seen) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (article.id, key, *_fields(article), digest, origin, entry_key, now, now),
             )
-            return Change.NEW
+            return Change.NEW, article.id
 
     def has_entry(self, entry_key: str) -> bool:
         """Whether a feed entry, in this exact version, was already fetched and stored."""
@@ -215,6 +252,10 @@ class ArticleStore:
         """Articles of sources no longer configured leave the store."""
         marks = ",".join("?" * len(origins))
         with self._transaction():
+            for table in ("source_files", "source_records"):
+                self._db.execute(
+                    f"DELETE FROM {table} WHERE origin NOT IN ({marks})", tuple(origins)
+                )
             return self._db.execute(
                 f"DELETE FROM articles WHERE origin NOT IN ({marks})", tuple(origins)
             ).rowcount
@@ -240,6 +281,10 @@ class ArticleStore:
             ).fetchone()[0]
         )
 
+    def analyzed_ids(self, fingerprint: str) -> set[str]:
+        rows = self._db.execute("SELECT id FROM articles WHERE analysis=?", (fingerprint,))
+        return {row[0] for row in rows}
+
     def count(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
 
@@ -248,19 +293,93 @@ class ArticleStore:
             self._db.execute("SELECT origin, COUNT(*) FROM articles GROUP BY origin").fetchall()
         )
 
+    # ----- local source files -----------------------------------------------------------------
+
+    def source_files(self, origin: str) -> dict[str, tuple[int, int, str]]:
+        """Each file of a local source as last read completely: (size, mtime_ns, reader)."""
+        rows = self._db.execute(
+            "SELECT file, size, mtime_ns, reader FROM source_files WHERE origin=?", (origin,)
+        )
+        return {file: (size, mtime, reader) for file, size, mtime, reader in rows}
+
+    def record_keys(self, origin: str, file: str) -> dict[bytes, str]:
+        """The article key of every record (by digest of its bytes) the file held last time."""
+        rows = self._db.execute(
+            "SELECT digest, key FROM source_records WHERE origin=? AND file=?", (origin, file)
+        )
+        return dict(rows)
+
+    def set_file_records(
+        self,
+        origin: str,
+        file: str,
+        records: dict[bytes, str],
+        signature: tuple[int, int, str] | None,
+    ) -> None:
+        """Remember what a file held; with no signature (it had problems) it is read again
+        next time, though its good records are still not parsed again."""
+        with self._transaction():
+            self._db.execute("DELETE FROM source_records WHERE origin=? AND file=?", (origin, file))
+            self._db.executemany(
+                "INSERT INTO source_records VALUES (?,?,?,?)",
+                [(origin, file, digest, key) for digest, key in records.items()],
+            )
+            self._db.execute("DELETE FROM source_files WHERE origin=? AND file=?", (origin, file))
+            if signature is not None:
+                self._db.execute(
+                    "INSERT INTO source_files VALUES (?,?,?,?,?)", (origin, file, *signature)
+                )
+
+    def forget_files_except(self, origin: str, files: set[str]) -> None:
+        """Files gone from a local source are forgotten (their articles leave with them)."""
+        known = set(self.source_files(origin)) | {
+            f
+            for (f,) in self._db.execute(
+                "SELECT DISTINCT file FROM source_records WHERE origin=?", (origin,)
+            )
+        }
+        with self._transaction():
+            for file in known - files:
+                self._db.execute(
+                    "DELETE FROM source_records WHERE origin=? AND file=?", (origin, file)
+                )
+                self._db.execute(
+                    "DELETE FROM source_files WHERE origin=? AND file=?", (origin, file)
+                )
+
     # ----- analysis ---------------------------------------------------------------------------
 
     def pending_analysis(self, fingerprint: str) -> Iterator[Article]:
-        rows = self._db.execute(
-            "SELECT id, url, title, text, source, published, authors FROM articles"
-            " WHERE analysis IS NULL OR analysis != ? ORDER BY id",
-            (fingerprint,),
-        ).fetchall()
-        for row in rows:
-            yield Article(
-                id=row[0], url=row[1], title=row[2], text=row[3], source=row[4],
-                published=row[5], authors=tuple(json.loads(row[6])),
-            )  # fmt: skip
+        """Articles not analyzed this way yet. Their ids are read first and their texts a few
+        hundred at a time, so a first run over an archive does not hold every text at once,
+        and the analyses stored meanwhile do not disturb the reading."""
+        ids = [
+            row[0]
+            for row in self._db.execute(
+                "SELECT id FROM articles WHERE analysis IS NULL OR analysis != ? ORDER BY id",
+                (fingerprint,),
+            )
+        ]
+        for start in range(0, len(ids), READ_BATCH):
+            chunk = ids[start : start + READ_BATCH]
+            rows = self._db.execute(
+                "SELECT id, url, title, text, source, published, authors FROM articles"
+                f" WHERE id IN ({','.join('?' * len(chunk))}) ORDER BY id",
+                chunk,
+            ).fetchall()
+            for row in rows:
+                yield Article(
+                    id=row[0], url=row[1], title=row[2], text=row[3], source=row[4],
+                    published=row[5], authors=tuple(json.loads(row[6])),
+                )  # fmt: skip
+
+    def count_pending(self, fingerprint: str) -> int:
+        return int(
+            self._db.execute(
+                "SELECT COUNT(*) FROM articles WHERE analysis IS NULL OR analysis != ?",
+                (fingerprint,),
+            ).fetchone()[0]
+        )
 
     def set_passages(
         self, article_id: str, passages: list[tuple[str, list[str]]], fingerprint: str

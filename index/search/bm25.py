@@ -39,17 +39,23 @@ class BM25Params(BaseModel):
 
 
 def idf(doc_freq: np.ndarray, n_docs: int, params: BM25Params) -> np.ndarray:
-    """Inverse document frequency per term, as rank-bm25's ``_calc_idf`` of the variant."""
+    """Inverse document frequency per term, as rank-bm25's ``_calc_idf`` of the variant.
+
+    A term no passage holds any more (its articles were removed) weighs nothing, as a word
+    rank-bm25 never saw."""
     df = doc_freq.astype(np.float64)
+    live = df > 0
+    values = np.zeros_like(df)
     if params.variant == "plus":
-        return np.log((n_docs + 1) / df)
-    if params.variant == "l":
-        return np.log(n_docs + 1) - np.log(df + 0.5)
-    values = np.log(n_docs - df + 0.5) - np.log(df + 0.5)
-    if len(values):
-        # Terms in more than half the passages would get negative weight; Okapi floors them.
-        floor = params.epsilon * (values.sum() / len(values))
-        values = np.where(values < 0, floor, values)
+        values[live] = np.log((n_docs + 1) / df[live])
+    elif params.variant == "l":
+        values[live] = np.log(n_docs + 1) - np.log(df[live] + 0.5)
+    else:
+        values[live] = np.log(n_docs - df[live] + 0.5) - np.log(df[live] + 0.5)
+        if live.any():
+            # Terms in more than half the passages would get negative weight; Okapi floors them.
+            floor = params.epsilon * (values[live].sum() / live.sum())
+            values = np.where(live & (values < 0), floor, values)
     return values
 
 
@@ -109,43 +115,68 @@ class Postings:
         for term in term_ids:
             counts[term] = counts.get(term, 0) + 1
         terms = sorted(counts, key=lambda t: -float(self.term_max[t]) * counts[t])
+        if not terms:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
         bounds = np.array([max(float(self.term_max[t]), 0.0) * counts[t] for t in terms])
+        # rest[m]: the most the terms from m on can add to a passage that holds none before m.
+        rest = np.append(np.cumsum(bounds[::-1])[::-1], 0.0)
         base = float(sum(self.base[t] * c for t, c in counts.items()))
-        empty = (np.zeros(0, dtype=np.int64), np.zeros(0))
-        taken = 1
-        while terms:
-            cand, partial = self._accumulate([(t, counts[t]) for t in terms[:taken]])
-            for term in terms[taken:]:
-                docs, weights = self.postings(term)
-                where = np.searchsorted(docs, cand)
-                found = where < len(docs)
-                found[found] = docs[where[found]] == cand[found]
-                partial[found] += weights[where[found]] * counts[term]
-            if allowed is not None:
-                keep = allowed(cand)
-                cand, partial = cand[keep], partial[keep]
-            raw = partial + base
-            if factor is not None and len(raw) > k and factor_max > 1:
-                # factor >= 1, so the k-th best raw score is a floor for the k-th best final one;
-                # passages that cannot reach it even with the largest factor need no factor.
-                floor = np.partition(raw, len(raw) - k)[len(raw) - k]
-                if floor > 0:
-                    keep = raw * factor_max >= floor
-                    cand, raw = cand[keep], raw[keep]
-            final = raw * factor(cand) if factor is not None else raw
-            threshold = (
-                np.partition(final, len(final) - k)[len(final) - k] if len(final) >= k else -np.inf
-            )
-            unseen = float(bounds[taken:].sum()) + base
-            unseen_best = max(unseen * factor_max, unseen)
-            if taken == len(terms) or unseen_best < threshold:
-                best = (
-                    np.argpartition(-final, k - 1)[:k] if len(final) > k else np.arange(len(final))
-                )
-                best = best[np.lexsort((cand[best], -final[best]))]  # by score, ties by passage id
-                return cand[best], final[best]
-            taken += 1
-        return empty
+        lift = max(factor_max, 1.0) if factor is not None else 1.0
+        lengths = np.array([self.offsets[t + 1] - self.offsets[t] for t in terms])
+        if len(terms) > MAX_PRUNED_TERMS:
+            # Long questions hold many common terms whose bounds never fall below the k-th
+            # score: pruning only adds passes, and one pass over every posting is fastest.
+            taken = len(terms)
+        else:
+            # A first pass over the rarest-weight terms finds a k-th score; every passage
+            # holding none of them scores at most (base + rest) * lift, so a second pass needs
+            # only the terms that can still lift an unseen passage past it. Both are exact.
+            taken = min(len(terms), int(np.searchsorted(np.cumsum(lengths), k)) + 1)
+        cand, final = self._exact(terms, counts, taken, k, base, allowed, factor, factor_max)
+        threshold = (
+            np.partition(final, len(final) - k)[len(final) - k] if len(final) >= k else -np.inf
+        )
+        needed = taken
+        while needed < len(terms) and (rest[needed] + base) * lift >= threshold:
+            needed += 1
+        if needed > taken:
+            cand, final = self._exact(terms, counts, needed, k, base, allowed, factor, factor_max)
+        best = np.argpartition(-final, k - 1)[:k] if len(final) > k else np.arange(len(final))
+        best = best[np.lexsort((cand[best], -final[best]))]  # by score, ties by passage id
+        return cand[best], final[best]
+
+    def _exact(
+        self,
+        terms: list[int],
+        counts: dict[int, int],
+        taken: int,
+        k: int,
+        base: float,
+        allowed: DocMask | None,
+        factor: DocFactor | None,
+        factor_max: float,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The passages holding one of ``terms[:taken]``, with their exact final scores (the
+        other terms looked up), less those that cannot reach the k-th best."""
+        cand, partial = self._accumulate([(t, counts[t]) for t in terms[:taken]])
+        for term in terms[taken:]:
+            docs, weights = self.postings(term)
+            where = np.searchsorted(docs, cand)
+            found = where < len(docs)
+            found[found] = docs[where[found]] == cand[found]
+            partial[found] += weights[where[found]] * counts[term]
+        if allowed is not None:
+            keep = allowed(cand)
+            cand, partial = cand[keep], partial[keep]
+        raw = partial + base
+        if factor is not None and len(raw) > k and factor_max > 1:
+            # factor >= 1, so the k-th best raw score is a floor for the k-th best final one;
+            # passages that cannot reach it even with the largest factor need no factor.
+            floor = np.partition(raw, len(raw) - k)[len(raw) - k]
+            if floor > 0:
+                keep = raw * factor_max >= floor
+                cand, raw = cand[keep], raw[keep]
+        return cand, (raw * factor(cand) if factor is not None else raw)
 
     def _accumulate(self, weighted_terms: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
         """Candidates (sorted passage ids) and their summed weights over the given terms."""
@@ -167,6 +198,7 @@ class Postings:
         return cand.astype(np.int64), np.bincount(inverse, weights=weights, minlength=len(cand))
 
 
+MAX_PRUNED_TERMS = 12
 DocMask = Callable[[np.ndarray], np.ndarray]
 DocFactor = Callable[[np.ndarray], np.ndarray]
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
 import math
+import mmap
 import multiprocessing
 import os
+import re
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -20,6 +24,7 @@ from index.search.acronyms import learn_acronyms
 from index.search.analyzer import Analyzer, AnalyzerConfig
 from index.search.bm25 import BM25Params, Postings, build_postings, weigh
 from index.search.snapshot import Counts, Manifest, Snapshot, now
+from index.workers import PARALLEL_FROM, map_in_batches
 
 Progress = Callable[[int, int], None]
 AnalyzedPassage = tuple[str, list[str]]  # passage text, its terms (title terms included)
@@ -193,7 +198,6 @@ def _offsets(lengths: array) -> np.ndarray:  # type: ignore[type-arg]
     return offsets
 
 
-PARALLEL_FROM = 2000  # articles; below this, starting worker processes costs more than it saves
 CHUNK = 10_000
 
 
@@ -220,7 +224,9 @@ def build_snapshot(
         context = multiprocessing.get_context("fork" if forking else "spawn")
         try:
             with context.Pool(
-                workers, initializer=_init_worker, initargs=(builder.analyzer.config, chunking)
+                workers,
+                initializer=init_analysis_worker,
+                initargs=(builder.analyzer.config, chunking),
             ) as pool:
                 for (_start, end), analyzed in zip(
                     ranges, pool.imap(_analyze_chunk, jobs), strict=True
@@ -258,13 +264,19 @@ _worker: tuple[Analyzer, ChunkingConfig] | None = None
 _shared: Sequence[Article] | None = None
 
 
-def _init_worker(config: AnalyzerConfig, chunking: ChunkingConfig) -> None:
+def init_analysis_worker(config: AnalyzerConfig, chunking: ChunkingConfig) -> None:
+    """A worker process's analyzer (or this process's, when the work stays here)."""
     global _worker
     _worker = (Analyzer(config), chunking)
 
 
+def analyze_in_worker(article: Article) -> list[AnalyzedPassage]:
+    assert _worker is not None
+    return analyze_article(article, *_worker)
+
+
 def analyze_in_parallel(
-    articles: Sequence[Article],
+    articles: Iterable[Article],
     analyzer: Analyzer,
     chunking: ChunkingConfig,
     batch: int = 2000,
@@ -272,24 +284,14 @@ def analyze_in_parallel(
 ) -> Iterator[list[tuple[Article, list[AnalyzedPassage]]]]:
     """Articles chunked and analyzed, ``batch`` at a time, on every core when there are enough
     of them: for a caller that stores each batch before the next (the reindex path)."""
-    workers = workers or os.cpu_count() or 1
-    batches = [articles[i : i + batch] for i in range(0, len(articles), batch)]
-    if workers <= 1 or len(articles) < PARALLEL_FROM:
-        for part in batches:
-            yield [(a, analyze_article(a, analyzer, chunking)) for a in part]
-        return
-    forking = "fork" in multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if forking else "spawn")
-    with context.Pool(
-        workers, initializer=_init_worker, initargs=(analyzer.config, chunking)
-    ) as pool:
-        for part in batches:
-            yield list(zip(part, pool.map(_analyze_one, part, chunksize=64), strict=True))
-
-
-def _analyze_one(article: Article) -> list[AnalyzedPassage]:
-    assert _worker is not None
-    return analyze_article(article, *_worker)
+    return map_in_batches(
+        analyze_in_worker,
+        articles,
+        batch=batch,
+        workers=workers,
+        initializer=init_analysis_worker,
+        initargs=(analyzer.config, chunking),
+    )
 
 
 def _analyze_chunk(job: tuple[int, int] | Sequence[Article]) -> AnalyzedChunk:
@@ -358,6 +360,11 @@ def extend_snapshot(
     added = builder.n_articles - manifest.counts.articles
     if not added:
         return snapshot
+    return _with_added(snapshot, builder)
+
+
+def _with_added(snapshot: Snapshot, builder: SnapshotBuilder) -> Snapshot:
+    manifest = snapshot.manifest
     new_lengths = np.frombuffer(builder._passage_len, dtype=np.int32)
     new_starts = np.zeros(len(new_lengths) + 1, dtype=np.int64)
     np.cumsum(new_lengths, out=new_starts[1:])
@@ -410,6 +417,98 @@ def extend_snapshot(
         # Only the new passages are read; a definition the index already knew keeps its form.
         aliases={**learn_acronyms(builder._texts), **snapshot.aliases},
     )
+
+
+def article_ids(snapshot: Snapshot) -> list[str]:
+    """Every article's id, in index order, read from the metadata lines without parsing them
+    whole (each line starts with its id, see ``article_fields``)."""
+    return [json.loads(m.group(1)) for m in _ID_FIELD.finditer(bytes(snapshot.article_lines))]
+
+
+_ID_FIELD = re.compile(rb'^\{"id":("(?:[^"\\]|\\.)*")', re.MULTILINE)
+
+
+def replace_articles(
+    snapshot: Snapshot,
+    removed: Iterable[int],
+    analyzed: Iterable[tuple[ArticleMeta, list[AnalyzedPassage]]],
+) -> Snapshot:
+    """The snapshot without the articles at the ``removed`` indexes and with ``analyzed`` ones
+    added: what a refresh that updates or drops a few articles needs, without re-reading the
+    others. Weights are recomputed from the stored counts, so scores equal a full rebuild's."""
+    gone = np.zeros(snapshot.manifest.counts.articles, dtype=bool)
+    gone[np.fromiter(removed, dtype=np.int64)] = True
+    kept = _without(snapshot, gone) if gone.any() else snapshot
+    grown = extend_snapshot(kept, analyzed)
+    if grown is kept and kept is not snapshot:  # nothing added: weigh the smaller corpus
+        postings = weigh(
+            kept.postings.offsets, kept.postings.docs, kept.postings.tfs, kept.doc_len,
+            kept.manifest.bm25,
+        )  # fmt: skip
+        return dataclasses.replace(kept, postings=postings)
+    return grown
+
+
+def _without(snapshot: Snapshot, gone: np.ndarray) -> Snapshot:
+    """The snapshot less the articles marked ``gone``, renumbered; weights are left stale for
+    the caller to recompute."""
+    keep_article = ~gone
+    keep_passage = keep_article[snapshot.passage_article]
+    article_index = np.cumsum(keep_article) - 1
+    passage_index = (np.cumsum(keep_passage) - 1).astype(np.int32)
+    old = snapshot.postings
+    keep_posting = keep_passage[old.docs]
+    kept_before = np.zeros(len(keep_posting) + 1, dtype=np.int64)
+    np.cumsum(keep_posting, out=kept_before[1:])
+    offsets = kept_before[old.offsets]  # a term's kept postings stay contiguous and in order
+    docs = passage_index[old.docs[keep_posting]]
+    tfs = old.tfs[keep_posting]
+    doc_len = snapshot.doc_len[keep_passage]
+    texts, text_offsets = _keep_ranges(snapshot.texts, snapshot.text_offsets, keep_passage)
+    lines, line_offsets = _keep_ranges(
+        snapshot.article_lines, snapshot.article_offsets, keep_article
+    )
+    postings = Postings(
+        offsets=offsets, docs=docs, tfs=tfs, weights=old.weights[keep_posting], base=old.base,
+        term_max=old.term_max, n_docs=len(doc_len),
+    )  # fmt: skip
+    counts = snapshot.manifest.counts.model_copy(
+        update={
+            "articles": int(keep_article.sum()),
+            "passages": len(doc_len),
+            "postings": len(docs),
+        }
+    )
+    return dataclasses.replace(
+        snapshot,
+        manifest=snapshot.manifest.model_copy(update={"counts": counts, "files": {}}),
+        postings=postings,
+        doc_len=doc_len,
+        passage_article=article_index[snapshot.passage_article[keep_passage]].astype(np.int32),
+        passage_position=snapshot.passage_position[keep_passage],
+        text_offsets=text_offsets,
+        texts=texts,
+        article_lines=lines,
+        article_offsets=line_offsets,
+        article_published=snapshot.article_published[keep_article],
+        article_source=snapshot.article_source[keep_article],
+        article_host=snapshot.article_host[keep_article],
+        _article_cache={},
+    )
+
+
+def _keep_ranges(
+    data: bytes | mmap.mmap, offsets: np.ndarray, keep: np.ndarray
+) -> tuple[bytes, np.ndarray]:
+    """The byte ranges ``offsets`` delimits that ``keep`` keeps, joined, with new offsets. Runs
+    of kept ranges are copied whole: a few scattered removals cost a few large copies."""
+    edges = np.flatnonzero(np.diff(np.concatenate(([False], keep, [False])).astype(np.int8)))
+    runs = edges.reshape(-1, 2)  # [first kept, first not kept) per run
+    joined = b"".join(data[int(offsets[a]) : int(offsets[b])] for a, b in runs.tolist())
+    lengths = np.diff(offsets)[keep]
+    new_offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=new_offsets[1:])
+    return joined, new_offsets
 
 
 def _merge_postings(

@@ -68,3 +68,30 @@ def test_url_host_agrees_with_urlsplit() -> None:
         "https://a.b.c",
     ]:
         assert build.url_host(url) == (urlsplit(url).hostname or "")
+
+
+@pytest.mark.parametrize("added", [0, 6])
+def test_replacing_articles_scores_as_a_rebuild_of_what_remains(added: int) -> None:
+    """A refresh that updates or drops articles patches the index; every search must then
+    rank and score exactly as an index built from scratch from the articles that remain."""
+    articles = _articles(40)
+    first = build.build_snapshot(articles[:34], workers=1)
+    removed = [3, 4, 17, 33]  # scattered, and the last one
+    remaining = [a for i, a in enumerate(articles[:34]) if i not in removed]
+    new = articles[34 : 34 + added]
+    patched = build.replace_articles(first, removed, build.analyze_articles(first, new))
+    whole = build.build_snapshot(remaining + new, workers=1)
+    assert patched.manifest.counts.articles == whole.manifest.counts.articles
+    assert [a.id for a in patched.articles] == [a.id for a in whole.articles]
+    assert [p.text for p in patched.passages] == [p.text for p in whole.passages]
+    assert build.article_ids(patched) == [a.id for a in whole.articles]
+    for word in sorted(whole.vocab)[:60]:
+        ours = patched.postings.scores([patched.vocab[word]])
+        theirs = whole.postings.scores([whole.vocab[word]])
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5)
+    # A word only the removed articles held matches nothing and weighs nothing.
+    dead = [t for t in patched.vocab if t not in whole.vocab]
+    assert dead
+    for word in dead:
+        assert patched.postings.top_k([patched.vocab[word]], 5)[0].size == 0
+        assert patched.postings.base[patched.vocab[word]] == 0

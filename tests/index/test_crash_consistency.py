@@ -82,3 +82,44 @@ def test_a_refresh_killed_at_any_stage_serves_a_whole_version_and_the_next_conve
     report = reindex(refs, index, store_path=store)  # the source has not changed since
     served = served_text(index)
     assert "97 ships" in served and "41 ships" not in served, (stage, report)
+
+
+PATCH_STAGES = {
+    "storing a changed article with its analysis": (store_module.ArticleStore, "put_analyzed", 0),
+    "remembering what a file held": (store_module.ArticleStore, "set_file_records", 0),
+    "patching the live index": (reindex_module, "replace_articles", 0),
+    "writing the patched index": (snapshot_module, "_write_files", 0),
+    "swapping in the patched index": (snapshot_module, "_write_atomically", 0),
+}
+
+
+@pytest.mark.parametrize("stage", list(PATCH_STAGES))
+def test_a_patching_refresh_killed_at_any_stage_serves_a_whole_version_and_the_next_converges(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stage: str
+) -> None:
+    """One article of ten changes: the refresh patches the live index instead of rebuilding
+    it, and every one of its new write steps must be as safe to kill as a rebuild."""
+    source, index, store = tmp_path / "news", tmp_path / "idx", tmp_path / "store.sqlite3"
+    refs = [SourceRef(kind="path", location=str(source))]
+    source.mkdir()
+    for n in range(10):
+        count = "41" if n == 4 else str(n)
+        (source / f"pier-{n}.md").write_text(
+            f"---\ntitle: Pier {n}\nurl: https://news.example/pier/{n}\n---\n"
+            f"The harbour master of pier {n} counted {count} ships in the bay.\n",
+            encoding="utf-8",
+        )
+    reindex(refs, index, store_path=store)
+    changed = source / "pier-4.md"
+    changed.write_text(changed.read_text().replace("41 ships", "97 ships"), encoding="utf-8")
+    with monkeypatch.context() as patch:
+        owner, name, after = PATCH_STAGES[stage]
+        die_on_call(patch, owner, name, after)
+        with pytest.raises(Killed):
+            reindex(refs, index, store_path=store)
+    served = served_text(index)
+    assert served.count("ships") == 10 and ("41 ships" in served) != ("97 ships" in served)
+
+    reindex(refs, index, store_path=store)  # the source has not changed since
+    served = served_text(index)
+    assert "97 ships" in served and "41 ships" not in served and served.count("ships") == 10

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -317,3 +318,89 @@ def test_a_reindex_that_only_adds_extends_the_index_and_scores_as_a_rebuild(tmp_
         (h.article.title, round(h.score, 5)) for h in Searcher(rebuilt).search(question, 10)
     )
     assert ours == theirs
+
+
+def _ferry(i: int, text: str) -> str:
+    return f"---\ntitle: Story {i}\nurl: https://news.example/ferry/{i}\n---\n{text}\n"
+
+
+def _ferry_folder(folder: Path, n: int) -> None:
+    folder.mkdir(exist_ok=True)
+    for i in range(n):
+        (folder / f"s{i}.md").write_text(
+            _ferry(i, f"The ferry number {i} carried {i * 40} passengers across the harbour bay."),
+            encoding="utf-8",
+        )
+
+
+def _ranked(index: Path, question: str) -> list[tuple[str, float]]:
+    return sorted(
+        (h.article.title, round(h.score, 5))
+        for h in Searcher(snapshot.load(index)).search(question, 20)
+    )
+
+
+def test_a_reindex_that_updates_and_removes_a_few_patches_the_index_and_scores_as_a_rebuild(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "local"
+    _ferry_folder(folder, 12)
+    source = [SourceRef(kind="path", location=str(folder))]
+    refresh(tmp_path, source)
+    (folder / "s3.md").write_text(
+        _ferry(3, "The ferry number 3 was retired after a storm damaged its hull."),
+        encoding="utf-8",
+    )
+    (folder / "s7.md").unlink()
+    report = refresh(tmp_path, source)
+    assert (report.counts.updated, report.removed, report.articles) == (1, 1, 11)
+    assert report.index_update == "patched"
+    rebuilt = reindex(source, tmp_path / "rebuilt", store_path=tmp_path / "other.sqlite3")
+    assert rebuilt.index_update == "rebuilt"
+    for question in ("ferry passengers harbour bay", "storm damaged hull retired", "number 7"):
+        assert _ranked(tmp_path / "idx", question) == _ranked(tmp_path / "rebuilt", question)
+    hits = Searcher(snapshot.load(tmp_path / "idx")).search("ferry number 7 passengers", 20)
+    assert hits and "Story 7" not in {h.article.title for h in hits}
+
+
+def test_a_reindex_with_nothing_new_leaves_the_live_index_untouched(tmp_path: Path) -> None:
+    folder = tmp_path / "local"
+    _ferry_folder(folder, 4)
+    source = [SourceRef(kind="path", location=str(folder))]
+    refresh(tmp_path, source)
+    live = snapshot.live_folder(tmp_path / "idx")
+    report = refresh(tmp_path, source)
+    assert report.index_update == "unchanged"
+    assert (report.counts.unchanged, report.analyzed, report.articles) == (4, 0, 4)
+    assert snapshot.live_folder(tmp_path / "idx") == live  # no new snapshot was written
+
+
+def test_a_jsonl_archive_is_read_again_only_where_its_lines_changed(tmp_path: Path) -> None:
+    archive = tmp_path / "news.jsonl"
+    lines = [
+        json.dumps({"url": f"https://news.example/{i}", "title": f"Ferry {i}",
+                    "text": f"The ferry number {i} carried {i * 40} passengers."})
+        for i in range(30)
+    ]  # fmt: skip
+    archive.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    source = [SourceRef(kind="path", location=str(archive))]
+    refresh(tmp_path, source)
+    lines[5] = json.dumps(
+        {"url": "https://news.example/5", "title": "Ferry 5", "text": "The ferry number 5 sank."}
+    )
+    del lines[9]
+    lines.append("{not json")
+    archive.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = refresh(tmp_path, source)
+    assert (report.counts.unchanged, report.counts.updated, report.counts.failed) == (28, 1, 1)
+    assert [p.origin for p in report.problems] == [f"{archive} line 30"]
+    # A line that cannot be read may be what held an article that looks gone: it stays.
+    assert report.removed == 0 and report.articles == 30
+    [top, *_] = Searcher(snapshot.load(tmp_path / "idx")).search("ferry sank", 3)
+    assert "sank" in top.text
+    lines.pop()
+    archive.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = refresh(tmp_path, source)
+    assert (report.counts.unchanged, report.removed, report.articles) == (29, 1, 29)
+    report = refresh(tmp_path, source)  # unchanged file: not read at all
+    assert (report.counts.unchanged, report.index_update) == (29, "unchanged")
