@@ -24,6 +24,7 @@ QUESTION_FILES = [EVAL / "rtqa-dev" / "questions.jsonl"]
 REALISTIC = ROOT / "tests" / "data" / "realistic-questions.jsonl"
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'])")
 SWAP_SHARE = 0.25
+MIN_SENTENCES = 3  # shorter pages are mostly furniture, which cleaning empties
 SENTENCES_PER_PARAGRAPH = (1, 4)
 
 
@@ -49,7 +50,7 @@ def _stories(paths: list[Path]) -> list[tuple[str, list[str]]]:
                     for s in _SENTENCE_END.split(para.strip())
                     if len(s.split()) >= 4
                 ]
-                if sentences and record.get("title"):
+                if len(sentences) >= MIN_SENTENCES and record.get("title"):
                     stories.append((str(record["title"]), sentences))
     return stories
 

@@ -26,11 +26,12 @@ def split_sentences(text: str) -> list[str]:
     for paragraph in PARAGRAPH_BREAK.split(text):
         paragraph = " ".join(paragraph.split())
         if paragraph:
-            sentences.extend(_split_paragraph(paragraph))
+            sentences.extend(split_paragraph(paragraph))
     return sentences
 
 
-def _split_paragraph(paragraph: str) -> list[str]:
+def split_paragraph(paragraph: str) -> list[str]:
+    """``split_sentences`` for one paragraph whose whitespace is already collapsed."""
     pieces: list[str] = []
     start = 0
     for match in _BOUNDARY.finditer(paragraph):

@@ -78,6 +78,13 @@ def article_key(article: Article) -> str:
     return canonical_url(article.url) if article.url else "sha256:" + content_hash(article.text)
 
 
+def article_identity(article: Article) -> tuple[str, str]:
+    """The article's key and the hash of its words, computed once (the store needs both, and
+    on a large archive they are worth computing in the worker processes)."""
+    digest = content_hash(article.text)
+    return (canonical_url(article.url) if article.url else "sha256:" + digest), digest
+
+
 def content_hash(text: str) -> str:
     """Hash of the words only, so whitespace or case changes do not make a new article."""
     words = re.findall(r"\w+", text.casefold())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from index.answer.sentences import PARAGRAPH_BREAK, split_sentences
+from index.answer.sentences import PARAGRAPH_BREAK, split_paragraph
 
 # Bump when the rules below change: passages cut by other rules must be cut again.
 # 2: paragraph breaks are kept in passages.
@@ -42,7 +42,7 @@ def chunk_text(text: str, config: ChunkingConfig) -> list[str]:
     opens_paragraph: list[bool] = []
     for paragraph in paragraphs:
         pieces = [
-            piece for s in split_sentences(paragraph) for piece in _split_long(s, config.words)
+            piece for s in split_paragraph(paragraph) for piece in _split_long(s, config.words)
         ]
         sentences.extend(pieces)
         opens_paragraph.extend(i == 0 for i in range(len(pieces)))

@@ -65,7 +65,7 @@ def clean_text(text: str) -> str:
     paragraphs = []
     for block in _PARAGRAPH_BREAK.split(text):
         for line in _split_furniture_lines(block):
-            line = _SPACES.sub(" ", line.replace("\n", " ")).strip()
+            line = " ".join(line.split())  # every run of whitespace, newlines too, as one space
             if line and not is_furniture(line):
                 paragraphs.append(line)
     return "\n\n".join(paragraphs)

@@ -23,7 +23,7 @@ from index.ingest import articles as articles_module
 from index.ingest import clean as clean_module
 from index.ingest import pages as pages_module
 from index.ingest import sources as sources_module
-from index.ingest.articles import article_key
+from index.ingest.articles import article_identity
 from index.ingest.chunking import ChunkingConfig
 from index.ingest.feeds import FeedEntry, FeedError, parse_feed
 from index.ingest.fetch import FEED_TYPES, PAGE_TYPES, FetchConfig, Fetcher, FetchResult
@@ -236,6 +236,8 @@ def _reindex(
         # A refresh that touches a few articles patches the live index with their analyses;
         # one that touches many (or the first) builds it whole from the store, cheaper then.
         fresh = _Fresh(PATCH_SHARE * live.manifest.counts.articles if live is not None else 0)
+        if live is None and not store.count_analyzed(reading.fingerprint):
+            fresh.builder = SnapshotBuilder(analyzer, chunking, bm25)
         for source in sources:
             if source.kind == "path":
                 token = _SOURCE.set(source.origin)
@@ -256,6 +258,8 @@ def _reindex(
         update: Literal["unchanged", "patched", "rebuilt"] = "rebuilt"
         if live is not None and store.generation() == generation_before:
             snapshot, update = live, "unchanged"  # the live index stays; nothing is written
+        elif fresh.builder is not None:
+            snapshot = fresh.built(store.analyzed_ids(fingerprint))
         elif live is not None and not fresh.overflowed:
             snapshot = _patched(
                 index_path, live, fresh.analyses, store.analyzed_ids(fingerprint), fresh.limit
@@ -360,19 +364,24 @@ def _collect_path(
     for file in files:
         name = str(file.path)
         signature = (*file.signature, READER_VERSION)
-        seen = store.record_keys(origin, name)
+        seen = store.file_records(origin, name)
         if known.get(name) == signature:
-            present.update(seen.values())
-            tally.unchanged(len(seen))
+            for held in seen.values():
+                if isinstance(held, Problem):
+                    tally.fail(held.origin, held.reason)  # still there: still reported
+                else:
+                    present.add(held)
+                    tally.unchanged(1)
             continue
-        keys: dict[bytes, str] = {}
-        clean = _read_file(file, seen, keys, source, store, tally, reading, fresh)
-        complete &= clean
-        present.update(keys.values())
-        store.set_file_records(origin, name, keys, signature if clean else None)
+        held_now: dict[bytes, str | Problem] = {}
+        whole, surprises = _read_file(file, seen, held_now, source, store, tally, reading, fresh)
+        complete &= whole and not surprises
+        present.update(h for h in held_now.values() if not isinstance(h, Problem))
+        store.set_file_records(origin, name, held_now, signature if whole else None)
     if not complete:
-        # Whatever failed to read (a folder without permission, a damaged file or line) may be
-        # what held the stored articles that look gone: keep them until a clean read.
+        # What failed to read (a folder without permission, a damaged file, a line that was
+        # readable last time) may be what held the stored articles that look gone: keep them
+        # until a clean read. A line that was already bad last time held nothing.
         return 0
     store.forget_files_except(origin, {str(f.path) for f in files})
     return store.remove_keys(store.keys_from(origin) - present)
@@ -380,34 +389,40 @@ def _collect_path(
 
 def _read_file(
     file: SourceFile,
-    seen: dict[bytes, str],
-    keys: dict[bytes, str],
+    seen: dict[bytes, str | Problem],
+    held: dict[bytes, str | Problem],
     source: SourceRef,
     store: ArticleStore,
     tally: _Tally,
     reading: _Reading,
     fresh: _Fresh,
-) -> bool:
+) -> tuple[bool, bool]:
     """Store the file's new and changed records, parsed and analyzed on every core in one
-    pass, and note every record's article key in ``keys``. False when some part could not be
-    read."""
-    clean = True
+    pass, and note what every record holds in ``held``. Returns whether the file was read
+    whole, and whether a record that was not bad before is bad now."""
+    whole = True
+    surprises = False
     digests: dict[int, bytes] = {}
 
     def unseen() -> Iterator[Record]:
-        nonlocal clean
+        nonlocal whole
         for item in read_records(file):
             if isinstance(item, Problem):
                 tally.fail(item.origin, item.reason)
-                clean = False
+                whole = False
                 continue
             digest = hashlib.blake2b(item.raw, digest_size=16).digest()
-            if digest in seen:
-                keys[digest] = seen[digest]
+            before = seen.get(digest)
+            if isinstance(before, Problem):
+                # The same bad record as last time: reported where it is now, not parsed again.
+                held[digest] = Problem(origin=item.where, reason=before.reason)
+                tally.fail(item.where, before.reason)
+            elif before is not None:
+                held[digest] = before
                 tally.unchanged(1)
-                continue
-            digests[id(item)] = digest
-            yield item
+            else:
+                digests[id(item)] = digest
+                yield item
 
     batches = map_in_batches(
         _read_and_analyze,
@@ -418,30 +433,33 @@ def _read_file(
     )
     for batch in batches:
         with store.batch():
-            for record, (article, passages) in batch:
+            for record, (article, passages, identity) in batch:
                 digest = digests.pop(id(record))
                 if isinstance(article, Problem):
                     tally.fail(article.origin, article.reason)
-                    clean = False
+                    held[digest] = article
+                    surprises = True
                     continue
                 if source.name and not article.source:
                     article = article.model_copy(update={"source": source.name})
                 change, stored_id = store.put_analyzed(
-                    article, source.origin, passages, reading.fingerprint
+                    article, source.origin, passages, reading.fingerprint, identity
                 )
                 tally.count(change)
-                keys[digest] = article_key(article)
+                held[digest] = identity[0]
                 if change in (Change.NEW, Change.UPDATED):
                     fresh.add(article.meta().model_copy(update={"id": stored_id}), passages)
-    return clean
+    return whole, surprises
 
 
-def _read_and_analyze(record: Record) -> tuple[Article | Problem, list[AnalyzedPassage]]:
-    """In a worker: a record parsed, cleaned, chunked and analyzed."""
+def _read_and_analyze(
+    record: Record,
+) -> tuple[Article | Problem, list[AnalyzedPassage], tuple[str, str]]:
+    """In a worker: a record parsed, cleaned, chunked and analyzed, with its identity."""
     article = parse_record(record)
     if isinstance(article, Problem):
-        return article, []
-    return article, analyze_in_worker(article)
+        return article, [], ("", "")
+    return article, analyze_in_worker(article), article_identity(article)
 
 
 async def _collect_remote(
@@ -603,16 +621,24 @@ class _Reading:
 
 @dataclass
 class _Fresh:
-    """The analyses of the articles this run added or changed, kept to patch the live index
-    with, up to ``limit``; past it the run rebuilds, and stops keeping them."""
+    """The analyses of the articles this run adds or changes. For a refresh, kept (up to
+    ``limit``) to patch the live index with; past the limit the run rebuilds from the store and
+    stops keeping them. For a first build, fed straight into ``builder``: the index is built as
+    the archive is read, without reading every analysis back from the store."""
 
     limit: float
+    builder: SnapshotBuilder | None = None
     count: int = 0
     analyses: list[tuple[ArticleMeta, list[AnalyzedPassage]]] = field(default_factory=list)
+    built_ids: list[str] = field(default_factory=list)
     overflowed: bool = False
 
     def add(self, meta: ArticleMeta, passages: list[AnalyzedPassage]) -> None:
         self.count += 1
+        if self.builder is not None:
+            self.builder.add(meta, passages)
+            self.built_ids.append(meta.id)
+            return
         if self.overflowed:
             return
         if len(self.analyses) >= self.limit:
@@ -620,6 +646,19 @@ class _Fresh:
             self.analyses = []
             return
         self.analyses.append((meta, passages))
+
+    def built(self, stored: set[str]) -> snapshots.Snapshot | None:
+        """The first build, less what the store no longer holds as it was built (an article
+        read twice keeps its last version; one removed later in the run goes)."""
+        assert self.builder is not None
+        if not self.builder.n_articles:
+            return None
+        last = {article_id: i for i, article_id in enumerate(self.built_ids)}
+        dropped = [i for i, a in enumerate(self.built_ids) if a not in stored or last[a] != i]
+        snapshot = self.builder.finish()
+        if dropped:
+            snapshot = replace_articles(snapshot, dropped, [])
+        return snapshot if snapshot.manifest.counts.articles == len(stored) else None
 
 
 def _analyze_pending(store: ArticleStore, reading: _Reading, tally: _Tally, fresh: _Fresh) -> None:

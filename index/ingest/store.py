@@ -17,8 +17,8 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from index.errors import NewsbotError
-from index.ingest.articles import article_key, content_hash
-from index.models import Article, ArticleMeta
+from index.ingest.articles import article_identity
+from index.models import Article, ArticleMeta, Problem
 
 SCHEMA_VERSION = 1
 READ_BATCH = 500
@@ -83,7 +83,9 @@ CREATE TABLE IF NOT EXISTS source_records (
     origin TEXT NOT NULL,
     file TEXT NOT NULL,
     digest BLOB NOT NULL,
-    key TEXT NOT NULL,
+    key TEXT,  -- NULL for a record that could not be read, with its problem
+    problem_origin TEXT,
+    problem_reason TEXT,
     PRIMARY KEY (origin, file, digest)
 ) WITHOUT ROWID;
 INSERT OR IGNORE INTO meta VALUES ('generation', '0');
@@ -184,19 +186,25 @@ class ArticleStore:
         origin: str,
         passages: list[tuple[str, list[str]]],
         fingerprint: str,
+        identity: tuple[str, str] | None = None,
     ) -> tuple[Change, str]:
         """``put``, and store the article's passages with it when it is new or changed, in the
         same transaction. Returns the change and the stored article's id (an updated article
         keeps the id it had)."""
         with self._transaction():
-            change, stored_id = self._put(article, origin, None)
+            change, stored_id = self._put(article, origin, None, identity)
             if change in (Change.NEW, Change.UPDATED):
                 self.set_passages(stored_id, passages, fingerprint)
         return change, stored_id
 
-    def _put(self, article: Article, origin: str, entry_key: str | None) -> tuple[Change, str]:
-        key = article_key(article)
-        digest = content_hash(article.text)
+    def _put(
+        self,
+        article: Article,
+        origin: str,
+        entry_key: str | None,
+        identity: tuple[str, str] | None = None,
+    ) -> tuple[Change, str]:
+        key, digest = identity or article_identity(article)
         now = _now()
         with self._transaction():
             row = self._db.execute(
@@ -302,28 +310,37 @@ class ArticleStore:
         )
         return {file: (size, mtime, reader) for file, size, mtime, reader in rows}
 
-    def record_keys(self, origin: str, file: str) -> dict[bytes, str]:
-        """The article key of every record (by digest of its bytes) the file held last time."""
+    def file_records(self, origin: str, file: str) -> dict[bytes, str | Problem]:
+        """What each record of the file (by the digest of its bytes) held last time: its
+        article's key, or the problem that kept it from being read."""
         rows = self._db.execute(
-            "SELECT digest, key FROM source_records WHERE origin=? AND file=?", (origin, file)
+            "SELECT digest, key, problem_origin, problem_reason FROM source_records"
+            " WHERE origin=? AND file=?",
+            (origin, file),
         )
-        return dict(rows)
+        return {
+            digest: key if key is not None else Problem(origin=where, reason=reason)
+            for digest, key, where, reason in rows
+        }
 
     def set_file_records(
         self,
         origin: str,
         file: str,
-        records: dict[bytes, str],
+        records: dict[bytes, str | Problem],
         signature: tuple[int, int, str] | None,
     ) -> None:
-        """Remember what a file held; with no signature (it had problems) it is read again
-        next time, though its good records are still not parsed again."""
+        """Remember what a file held; with no signature (it could not be read whole) it is
+        read again next time, though its records are still not parsed again."""
+        rows = [
+            (origin, file, digest, None, held.origin, held.reason)
+            if isinstance(held, Problem)
+            else (origin, file, digest, held, None, None)
+            for digest, held in records.items()
+        ]
         with self._transaction():
             self._db.execute("DELETE FROM source_records WHERE origin=? AND file=?", (origin, file))
-            self._db.executemany(
-                "INSERT INTO source_records VALUES (?,?,?,?)",
-                [(origin, file, digest, key) for digest, key in records.items()],
-            )
+            self._db.executemany("INSERT INTO source_records VALUES (?,?,?,?,?,?)", rows)
             self._db.execute("DELETE FROM source_files WHERE origin=? AND file=?", (origin, file))
             if signature is not None:
                 self._db.execute(

@@ -398,9 +398,21 @@ def test_a_jsonl_archive_is_read_again_only_where_its_lines_changed(tmp_path: Pa
     assert report.removed == 0 and report.articles == 30
     [top, *_] = Searcher(snapshot.load(tmp_path / "idx")).search("ferry sank", 3)
     assert "sank" in top.text
+    # Unchanged, the file is not read again and the problem is still told; the bad line was
+    # bad last time too, so it held nothing, and the deletion goes through.
+    report = refresh(tmp_path, source)
+    assert (report.counts.unchanged, report.counts.failed) == (29, 1)
+    assert [p.origin for p in report.problems] == [f"{archive} line 30"]
+    assert (report.removed, report.articles) == (1, 29)
+    del lines[0]
+    archive.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = refresh(tmp_path, source)
+    assert (report.counts.unchanged, report.counts.failed) == (28, 1)
+    assert [p.origin for p in report.problems] == [f"{archive} line 29"]
+    assert (report.removed, report.articles) == (1, 28)
     lines.pop()
     archive.write_text("\n".join(lines) + "\n", encoding="utf-8")
     report = refresh(tmp_path, source)
-    assert (report.counts.unchanged, report.removed, report.articles) == (29, 1, 29)
-    report = refresh(tmp_path, source)  # unchanged file: not read at all
-    assert (report.counts.unchanged, report.index_update) == (29, "unchanged")
+    assert (report.counts.unchanged, report.counts.failed, report.articles) == (28, 0, 28)
+    report = refresh(tmp_path, source)
+    assert (report.counts.unchanged, report.index_update) == (28, "unchanged")
