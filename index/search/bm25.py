@@ -8,6 +8,7 @@ rank-bm25 variant, so a query only adds up the posting lists of its terms.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -213,20 +214,50 @@ def build_postings(
     """
     n_docs = len(doc_starts) - 1
     doc_len = np.diff(doc_starts).astype(np.int32)
-    doc_of_token = np.repeat(np.arange(n_docs, dtype=np.int64), doc_len)
-    # One sort of (term, passage) keys gives term-major postings and, by counting, the tfs.
-    keys = doc_terms.astype(np.int64) * max(n_docs, 1) + doc_of_token
-    del doc_of_token
-    keys.sort()
-    starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
-    tfs = np.diff(np.append(starts, len(keys))).astype(np.int32)
-    unique_keys = keys[starts]
-    del keys
-    docs = (unique_keys % max(n_docs, 1)).astype(np.int32)
-    terms = unique_keys // max(n_docs, 1)
+    # Sorting (term, passage) keys of every token at once takes 20 bytes per token: 4 GB at a
+    # million passages. Terms are taken in ranges of about PARTITION_TOKENS tokens instead,
+    # each range's postings in term-major order, so the ranges simply follow each other.
+    term_counts = np.bincount(doc_terms, minlength=n_terms)
+    cut_at = np.cumsum(term_counts)
+    bounds = [0]
+    while bounds[-1] < n_terms:
+        reached = cut_at[bounds[-1] - 1] if bounds[-1] else 0
+        bounds.append(
+            max(
+                bounds[-1] + 1,
+                int(np.searchsorted(cut_at, reached + PARTITION_TOKENS, side="right")),
+            )
+        )
+    bounds[-1] = n_terms
+    width = max(n_docs, 1)
+    docs_parts, tfs_parts, posting_counts = [], [], np.zeros(n_terms, dtype=np.int64)
+    for lo, hi in itertools.pairwise(bounds):
+        at = (
+            np.flatnonzero((doc_terms >= lo) & (doc_terms < hi))
+            if (lo, hi) != (0, n_terms)
+            else np.arange(len(doc_terms))
+        )
+        keys = doc_terms[at].astype(np.int64) * width
+        keys += np.searchsorted(doc_starts, at, side="right") - 1  # each token's passage
+        del at
+        keys.sort()
+        starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+        tfs_parts.append(np.diff(np.append(starts, len(keys))).astype(np.int32))
+        unique_keys = keys[starts]
+        del keys, starts
+        docs_parts.append((unique_keys % width).astype(np.int32))
+        posting_counts += np.bincount(unique_keys // width, minlength=n_terms)
+        del unique_keys
     offsets = np.zeros(n_terms + 1, dtype=np.int64)
-    np.cumsum(np.bincount(terms, minlength=n_terms), out=offsets[1:])
+    np.cumsum(posting_counts, out=offsets[1:])
+    docs = np.concatenate(docs_parts) if docs_parts else np.zeros(0, dtype=np.int32)
+    tfs = np.concatenate(tfs_parts) if tfs_parts else np.zeros(0, dtype=np.int32)
+    del docs_parts, tfs_parts
     return weigh(offsets, docs, tfs, doc_len, params), doc_len
+
+
+PARTITION_TOKENS = 40_000_000
+WEIGH_CHUNK = 16_000_000  # postings weighed at a time, to bound the temporaries
 
 
 def weigh(
@@ -245,22 +276,30 @@ def weigh(
     base = baseline(term_idf, params)
     k1, b = params.k1, params.b
     norm = (1 - b + b * doc_len.astype(np.float64) / (avgdl or 1.0)).astype(np.float32)
-    tf = tfs.astype(np.float32)
-    idf_of_posting = np.repeat(term_idf.astype(np.float32), doc_freq)
-    if params.variant == "l":
-        ctd = tf / norm[docs]
-        delta = np.float32(params.effective_delta)
-        weights = (
-            idf_of_posting
-            * tf
-            * np.float32(k1 + 1)
-            * (ctd + delta)
-            / (np.float32(k1) + ctd + delta)
-        )
-    else:  # okapi and plus share tf*(k1+1)/(tf + k1*norm); plus adds delta*idf, its baseline
-        weights = idf_of_posting * (tf * np.float32(k1 + 1) / ((np.float32(k1) * norm)[docs] + tf))
-    del tf, idf_of_posting
-    weights = weights.astype(np.float32, copy=False)
+    k1_norm = np.float32(k1) * norm
+    idf32 = term_idf.astype(np.float32)
+    weights = np.empty(len(docs), dtype=np.float32)
+    # In chunks: each whole-array temporary would be as large as the weights themselves.
+    for lo in range(0, len(docs), WEIGH_CHUNK):
+        hi = min(lo + WEIGH_CHUNK, len(docs))
+        term_of = np.searchsorted(offsets, np.arange(lo, hi), side="right") - 1
+        idf_of_posting = idf32[term_of]
+        del term_of
+        tf = tfs[lo:hi].astype(np.float32)
+        if params.variant == "l":
+            ctd = tf / norm[docs[lo:hi]]
+            delta = np.float32(params.effective_delta)
+            weights[lo:hi] = (
+                idf_of_posting
+                * tf
+                * np.float32(k1 + 1)
+                * (ctd + delta)
+                / (np.float32(k1) + ctd + delta)
+            )
+        else:  # okapi and plus share tf*(k1+1)/(tf + k1*norm); plus adds delta*idf, its baseline
+            weights[lo:hi] = idf_of_posting * (
+                tf * np.float32(k1 + 1) / (k1_norm[docs[lo:hi]] + tf)
+            )
     term_max = np.zeros(len(doc_freq), dtype=np.float32)
     nonempty = doc_freq > 0
     if len(weights):

@@ -153,6 +153,7 @@ class SnapshotBuilder:
             ),
         )
         texts = b"".join(self._texts)
+        self._texts = []  # the pieces would double the largest part of the index in memory
         return Snapshot(
             manifest=manifest,
             analyzer=self.analyzer,
@@ -398,8 +399,9 @@ def _with_added(snapshot: Snapshot, builder: SnapshotBuilder) -> Snapshot:
         text_offsets=np.concatenate(
             [snapshot.text_offsets, old_text_end + _offsets(builder._text_lengths)[1:]]
         ),
-        texts=bytes(snapshot.texts) + b"".join(builder._texts),
-        article_lines=bytes(snapshot.article_lines) + b"".join(builder._lines),
+        # One join, one copy: bytes(old) + new would hold the old texts twice for a moment.
+        texts=b"".join([snapshot.texts, *builder._texts]),
+        article_lines=b"".join([snapshot.article_lines, *builder._lines]),
         article_offsets=np.concatenate(
             [snapshot.article_offsets, old_lines_end + _offsets(builder._line_lengths)[1:]]
         ),
@@ -468,9 +470,11 @@ def _without(snapshot: Snapshot, gone: np.ndarray) -> Snapshot:
     lines, line_offsets = _keep_ranges(
         snapshot.article_lines, snapshot.article_offsets, keep_article
     )
+    # No weights: every caller weighs the result again (the corpus statistics moved), and a
+    # copy of the old ones would cost half a gigabyte at a million passages.
     postings = Postings(
-        offsets=offsets, docs=docs, tfs=tfs, weights=old.weights[keep_posting], base=old.base,
-        term_max=old.term_max, n_docs=len(doc_len),
+        offsets=offsets, docs=docs, tfs=tfs, weights=np.zeros(0, dtype=np.float32),
+        base=old.base, term_max=old.term_max, n_docs=len(doc_len),
     )  # fmt: skip
     counts = snapshot.manifest.counts.model_copy(
         update={

@@ -90,3 +90,23 @@ def test_top_k_equals_a_full_sort_of_all_scores(
     )
     np.testing.assert_allclose(scores, expected, rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(dense[docs], scores, rtol=1e-6, atol=1e-9)
+
+
+@settings(max_examples=30, deadline=None)
+@given(corpus=corpora, partition=st.integers(1, 25), chunk=st.integers(1, 40))
+def test_building_in_term_ranges_and_weighing_in_chunks_changes_nothing(
+    corpus: list[list[str]], partition: int, chunk: int
+) -> None:
+    """A million passages are sorted a range of terms at a time and weighed a chunk at a time,
+    to bound memory; the postings must be exactly those of one pass."""
+    import index.search.bm25 as bm25
+
+    whole, _ = _postings(corpus, BM25Params())
+    saved = bm25.PARTITION_TOKENS, bm25.WEIGH_CHUNK
+    bm25.PARTITION_TOKENS, bm25.WEIGH_CHUNK = partition, chunk
+    try:
+        parts, _ = _postings(corpus, BM25Params())
+    finally:
+        bm25.PARTITION_TOKENS, bm25.WEIGH_CHUNK = saved
+    for name in ("offsets", "docs", "tfs", "weights", "base", "term_max"):
+        np.testing.assert_array_equal(getattr(parts, name), getattr(whole, name))
