@@ -123,3 +123,38 @@ def test_a_patching_refresh_killed_at_any_stage_serves_a_whole_version_and_the_n
     reindex(refs, index, store_path=store)  # the source has not changed since
     served = served_text(index)
     assert "97 ships" in served and "41 ships" not in served and served.count("ships") == 10
+
+
+@pytest.mark.parametrize(
+    "stage",
+    [
+        (store_module.ArticleStore, "put_analyzed", 4),
+        (reindex_module._Fresh, "built", 0),
+        (snapshot_module, "_write_files", 0),
+    ],
+    ids=["storing the archive", "building as it reads", "writing the first index"],
+)
+def test_a_first_build_killed_midway_is_finished_by_the_next_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stage: tuple[object, str, int]
+) -> None:
+    """The first build indexes the archive as it reads it; killed, it leaves no index, and the
+    next run indexes every article once, from the store and the rest of the archive."""
+    archive, index, store = tmp_path / "news.jsonl", tmp_path / "idx", tmp_path / "store.sqlite3"
+    archive.write_text(
+        "".join(
+            f'{{"url": "https://news.example/{n}", "title": "Pier {n}", '
+            f'"text": "The harbour master of pier {n} counted {n} ships in the bay."}}\n'
+            for n in range(12)
+        ),
+        encoding="utf-8",
+    )
+    refs = [SourceRef(kind="path", location=str(archive))]
+    with monkeypatch.context() as patch:
+        owner, name, after = stage
+        die_on_call(patch, owner, name, after)
+        with pytest.raises(Killed):
+            reindex(refs, index, store_path=store)
+    assert not snapshot.exists(index)
+    report = reindex(refs, index, store_path=store)
+    assert report.articles == 12
+    assert served_text(index).count("ships") == 12
