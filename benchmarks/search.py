@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -210,9 +211,8 @@ def _tantivy(snap: snapshots.Snapshot, analyzed: list[list[str]]) -> dict[str, f
     with tempfile.TemporaryDirectory(prefix="newsbot-tantivy-") as folder:
         index = tantivy.Index(schema, path=folder)
         writer = index.writer(heap_size=512_000_000, num_threads=os.cpu_count() or 1)
-        for passage in range(snap.manifest.counts.passages):
-            terms = snap.analyzer.terms(snap.passage_text(passage))
-            writer.add_document(tantivy.Document(body=" ".join(terms)))
+        for tokens in passage_tokens(snap):
+            writer.add_document(tantivy.Document(body=" ".join(tokens)))
         writer.commit()
         writer.wait_merging_threads()
         index.reload()
@@ -228,20 +228,24 @@ def _tantivy(snap: snapshots.Snapshot, analyzed: list[list[str]]) -> dict[str, f
     return percentiles(times)
 
 
-def rank_bm25_side(
-    snap: snapshots.Snapshot, qs: list[list[str]], n_queries: int
-) -> dict[str, float]:
-    """rank-bm25's BM25Plus over the very same analyzed passages: build, memory, speed, agreement."""
+def passage_tokens(snap: snapshots.Snapshot) -> Iterator[list[str]]:
+    """Every passage's analyzed terms (each as often as it occurs), rebuilt from the postings:
+    the very tokens newsbot scored, for the other engines to score."""
     terms = np.array(sorted(snap.vocab, key=snap.vocab.__getitem__), dtype=object)
     p = snap.postings
     term_of = np.repeat(np.arange(len(p.offsets) - 1), np.diff(p.offsets))
     order = np.argsort(p.docs, kind="stable")
     doc_bounds = np.searchsorted(p.docs[order], np.arange(p.n_docs + 1))
-    tokens = [
-        np.repeat(terms[term_of[order[a:b]]], p.tfs[order[a:b]]).tolist()
-        for a, b in itertools.pairwise(doc_bounds)
-    ]
-    del term_of, order
+    for a, b in itertools.pairwise(doc_bounds):
+        yield np.repeat(terms[term_of[order[a:b]]], p.tfs[order[a:b]]).tolist()
+
+
+def rank_bm25_side(
+    snap: snapshots.Snapshot, qs: list[list[str]], n_queries: int
+) -> dict[str, float]:
+    """rank-bm25's BM25Plus over the very same analyzed passages: build, memory, speed, agreement."""
+    tokens = list(passage_tokens(snap))
+    p = snap.postings
     gc.collect()
     before = rss_mb()
     t0 = time.perf_counter()

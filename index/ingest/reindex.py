@@ -366,12 +366,12 @@ def _collect_path(
         signature = (*file.signature, READER_VERSION)
         seen = store.file_records(origin, name)
         if known.get(name) == signature:
+            keys = [held for held in seen.values() if not isinstance(held, Problem)]
+            present.update(keys)
+            tally.unchanged(len(keys))
             for held in seen.values():
                 if isinstance(held, Problem):
                     tally.fail(held.origin, held.reason)  # still there: still reported
-                else:
-                    present.add(held)
-                    tally.unchanged(1)
             continue
         held_now: dict[bytes, str | Problem] = {}
         whole, surprises = _read_file(file, seen, held_now, source, store, tally, reading, fresh)

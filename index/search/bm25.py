@@ -104,6 +104,8 @@ class Postings:
         allowed: DocMask | None = None,
         factor: DocFactor | None = None,
         factor_max: float = 1.0,
+        boosted: np.ndarray | None = None,
+        others_factor_max: float | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` best passages matching at least one query term, and their scores, exactly.
 
@@ -111,6 +113,11 @@ class Postings:
         ``allowed`` keeps. MaxScore: terms are taken rarest-weight-first; once the terms not yet
         taken cannot lift an unseen passage above the k-th score, their postings are only looked
         up for the candidates instead of being read whole.
+
+        A recency prior lifts few passages much (the news of the last weeks) and the rest of an
+        archive hardly at all. Passages ``boosted`` (sorted ids) are scored exactly up front;
+        every other passage's factor is at most ``others_factor_max``, and that tighter bound is
+        what lets the common words of a long question be skipped.
         """
         counts: dict[int, int] = {}
         for term in term_ids:
@@ -123,28 +130,65 @@ class Postings:
         rest = np.append(np.cumsum(bounds[::-1])[::-1], 0.0)
         base = float(sum(self.base[t] * c for t, c in counts.items()))
         lift = max(factor_max, 1.0) if factor is not None else 1.0
+        found: list[tuple[np.ndarray, np.ndarray]] = []
+        threshold = -np.inf
         lengths = np.array([self.offsets[t + 1] - self.offsets[t] for t in terms])
         if len(terms) > MAX_PRUNED_TERMS:
-            # Long questions hold many common terms whose bounds never fall below the k-th
-            # score: pruning only adds passes, and one pass over every posting is fastest.
+            # Very long questions hold many common terms whose bounds never fall below the
+            # k-th score: pruning only adds passes, and one pass over every posting is fastest.
             taken = len(terms)
         else:
+            if factor is not None and boosted is not None and others_factor_max is not None:
+                lift = max(min(others_factor_max, lift), 1.0)
+                cand, final = self._score_only(boosted, terms, counts, base, allowed, factor)
+                found.append(_best(cand, final, k))
+                if len(final) >= k:
+                    threshold = np.partition(final, len(final) - k)[len(final) - k]
             # A first pass over the rarest-weight terms finds a k-th score; every passage
             # holding none of them scores at most (base + rest) * lift, so a second pass needs
             # only the terms that can still lift an unseen passage past it. Both are exact.
             taken = min(len(terms), int(np.searchsorted(np.cumsum(lengths), k)) + 1)
         cand, final = self._exact(terms, counts, taken, k, base, allowed, factor, factor_max)
-        threshold = (
-            np.partition(final, len(final) - k)[len(final) - k] if len(final) >= k else -np.inf
-        )
+        if len(final) >= k:
+            threshold = max(threshold, np.partition(final, len(final) - k)[len(final) - k])
         needed = taken
         while needed < len(terms) and (rest[needed] + base) * lift >= threshold:
             needed += 1
         if needed > taken:
             cand, final = self._exact(terms, counts, needed, k, base, allowed, factor, factor_max)
-        best = np.argpartition(-final, k - 1)[:k] if len(final) > k else np.arange(len(final))
-        best = best[np.lexsort((cand[best], -final[best]))]  # by score, ties by passage id
-        return cand[best], final[best]
+        cand, final = _best(cand, final, k)
+        if found:
+            # A boosted passage may be found twice, with the same exact score: keep it once.
+            cand, first = np.unique(np.concatenate([cand, found[0][0]]), return_index=True)
+            cand, final = _best(cand, np.concatenate([final, found[0][1]])[first], k)
+        return cand, final
+
+    def _score_only(
+        self,
+        passages: np.ndarray,
+        terms: list[int],
+        counts: dict[int, int],
+        base: float,
+        allowed: DocMask | None,
+        factor: DocFactor,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Exact final scores of the given passages (sorted ids) that hold a query term."""
+        partial = np.zeros(len(passages))
+        matched = np.zeros(len(passages), dtype=bool)
+        for term in terms:
+            docs, weights = self.postings(term)
+            if not len(docs):
+                continue
+            where = np.searchsorted(docs, passages)
+            hit = where < len(docs)
+            hit[hit] = docs[where[hit]] == passages[hit]
+            partial[hit] += weights[where[hit]] * counts[term]
+            matched |= hit
+        cand, raw = passages[matched], partial[matched] + base
+        if allowed is not None:
+            keep = allowed(cand)
+            cand, raw = cand[keep], raw[keep]
+        return cand.astype(np.int64), raw * factor(cand)
 
     def _exact(
         self,
@@ -160,12 +204,22 @@ class Postings:
         """The passages holding one of ``terms[:taken]``, with their exact final scores (the
         other terms looked up), less those that cannot reach the k-th best."""
         cand, partial = self._accumulate([(t, counts[t]) for t in terms[:taken]])
+        dense: np.ndarray | None = None
         for term in terms[taken:]:
             docs, weights = self.postings(term)
+            if len(docs) * LOOKUP_COST < len(cand):
+                # Fewer postings than candidates: adding them all densely and reading the
+                # candidates back beats a binary search per candidate.
+                if dense is None:
+                    dense = np.zeros(self.n_docs)
+                dense[docs] += weights * counts[term] if counts[term] != 1 else weights
+                continue
             where = np.searchsorted(docs, cand)
             found = where < len(docs)
             found[found] = docs[where[found]] == cand[found]
             partial[found] += weights[where[found]] * counts[term]
+        if dense is not None:
+            partial += dense[cand]
         if allowed is not None:
             keep = allowed(cand)
             cand, partial = cand[keep], partial[keep]
@@ -199,7 +253,15 @@ class Postings:
         return cand.astype(np.int64), np.bincount(inverse, weights=weights, minlength=len(cand))
 
 
-MAX_PRUNED_TERMS = 12
+MAX_PRUNED_TERMS = 30
+LOOKUP_COST = 4  # a binary search per candidate against a dense add per posting, measured
+
+
+def _best(cand: np.ndarray, final: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k best, by score, ties by passage id."""
+    best = np.argpartition(-final, k - 1)[:k] if len(final) > k else np.arange(len(final))
+    best = best[np.lexsort((cand[best], -final[best]))]
+    return cand[best], final[best]
 DocMask = Callable[[np.ndarray], np.ndarray]
 DocFactor = Callable[[np.ndarray], np.ndarray]
 

@@ -54,6 +54,7 @@ class Searcher:
         self.snapshot = snapshot
         self.config = config or SearchConfig()
         self._display: list[str] | None = None
+        self._times: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def query_terms(self, question: str) -> list[str]:
         terms = self.snapshot.analyzer.terms(question)
@@ -81,12 +82,15 @@ class Searcher:
             return []
         # Enough candidates that one passage per article still fills the page.
         pool = max(limit * POOL_FACTOR, MIN_POOL)
+        factor, boosted, others_max = self._recency(filters)
         ranked, scores = self.snapshot.postings.top_k(
             term_ids,
             pool,
             allowed=self._allowed(filters),
-            factor=self._recency(filters),
+            factor=factor,
             factor_max=1.0 + self.config.recency_weight,
+            boosted=boosted,
+            others_factor_max=others_max,
         )
         picked = _one_per_article_first(ranked, self.snapshot.passage_article, limit)
         return [self._hit(int(ranked[i]), float(scores[i])) for i in picked]
@@ -204,20 +208,46 @@ class Searcher:
         ]
         return np.isin(snap.article_source, sources) | np.isin(snap.article_host, hosts)
 
-    def _recency(self, filters: SearchFilters) -> DocFactor | None:
+    def _recency(
+        self, filters: SearchFilters
+    ) -> tuple[DocFactor | None, np.ndarray | None, float | None]:
+        """The recency prior per passage; the newest passages, which it lifts most (at most
+        BOOSTED_PASSAGES of them, sorted by id); and the largest factor any other passage gets."""
         weight = self.config.recency_weight
         if weight == 0:
-            return None
-        snap = self.snapshot
+            return None, None, None
+        published, by_time, sorted_published = self._passage_times()
         now = _end_of_day(filters.asked) if filters.asked else datetime.now(UTC).timestamp()
         half_life = self.config.half_life_days * SECONDS_PER_DAY
 
-        def factor(passages: np.ndarray) -> np.ndarray:
-            published = snap.article_published[snap.passage_article[passages]]
-            boost = np.exp2(-np.maximum(now - published, 0) / half_life)
-            return 1.0 + weight * np.nan_to_num(boost, nan=0.0)  # undated articles get no boost
+        def lift(times: np.ndarray) -> np.ndarray:
+            # Undated passages are at -inf: infinitely old, no boost.
+            return 1.0 + weight * np.exp2(-np.maximum(now - times, 0) / half_life)
 
-        return factor
+        def factor(passages: np.ndarray) -> np.ndarray:
+            return lift(published[passages])
+
+        # Passages published after the question was asked are never shown, so they need no
+        # bound; without a date to ask at, "after" is bad data and is boosted like the newest.
+        end = (
+            int(np.searchsorted(sorted_published, now, side="left"))
+            if filters.asked
+            else len(sorted_published)
+        )
+        start = max(0, end - BOOSTED_PASSAGES)
+        boosted = np.sort(by_time[start:end])
+        others = float(lift(sorted_published[start - 1 : start])[0]) if start else 1.0
+        return factor, boosted, others
+
+    def _passage_times(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each passage's publication time (-inf when undated), and the passages by time."""
+        if self._times is None:
+            snap = self.snapshot
+            published = snap.article_published[snap.passage_article]
+            published = np.where(np.isnan(published), -np.inf, published)
+            by_time = np.argsort(published, kind="stable")
+            self._times = (published, by_time, published[by_time])
+        return self._times
 
     def _hit(self, passage_id: int, score: float) -> Hit:
         snap = self.snapshot
@@ -230,6 +260,9 @@ class Searcher:
 
 
 POOL_FACTOR = 5
+# The newest passages scored exactly before pruning; every older one's recency factor then bounds
+# the rest of the archive (a few weeks back it is close to 1, so common words can be skipped).
+BOOSTED_PASSAGES = 20000
 MIN_POOL = 50
 
 

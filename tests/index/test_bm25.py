@@ -67,7 +67,21 @@ def test_okapi_floors_terms_in_most_passages_like_rank_bm25() -> None:
 def test_top_k_equals_a_full_sort_of_all_scores(
     variant: str, corpus: list[list[str]], query: list[str], k: int, weight: float
 ) -> None:
-    """MaxScore skips work, never results: the same top k as scoring every passage and sorting."""
+    """MaxScore skips work, never results: the same top k as scoring every passage and sorting,
+    whether the question is pruned or (long, past MAX_PRUNED_TERMS) scored in one pass."""
+    import index.search.bm25 as bm25
+
+    saved = bm25.MAX_PRUNED_TERMS
+    bm25.MAX_PRUNED_TERMS = 8
+    try:
+        _check_top_k(variant, corpus, query, k, weight)
+    finally:
+        bm25.MAX_PRUNED_TERMS = saved
+
+
+def _check_top_k(
+    variant: str, corpus: list[list[str]], query: list[str], k: int, weight: float
+) -> None:
     postings, vocab = _postings(corpus, BM25Params(variant=variant))
     ids = [vocab[t] for t in query if t in vocab]
     if not ids:
@@ -110,3 +124,49 @@ def test_building_in_term_ranges_and_weighing_in_chunks_changes_nothing(
         bm25.PARTITION_TOKENS, bm25.WEIGH_CHUNK = saved
     for name in ("offsets", "docs", "tfs", "weights", "base", "term_max"):
         np.testing.assert_array_equal(getattr(parts, name), getattr(whole, name))
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    corpus=corpora,
+    query=st.lists(st.sampled_from([*WORDS, "absent"]), min_size=1, max_size=14),
+    k=st.integers(1, 12),
+    weight=st.floats(0, 3),
+    share=st.floats(0, 1),
+)
+def test_top_k_with_the_newest_passages_scored_first_equals_a_full_sort(
+    corpus: list[list[str]], query: list[str], k: int, weight: float, share: float
+) -> None:
+    """The product's search: the newest passages, lifted most by the prior, are scored up
+    front, and the rest of the archive is pruned under the smaller factor they can get."""
+    postings, vocab = _postings(corpus, BM25Params())
+    ids = [vocab[t] for t in query if t in vocab]
+    if not ids:
+        return
+    rng = np.random.default_rng(len(corpus) * 17 + k)
+    boosted_mask = rng.random(postings.n_docs) < share
+    factor_by_doc = np.where(
+        boosted_mask,
+        1 + weight * rng.random(postings.n_docs),
+        1 + 0.1 * weight * rng.random(postings.n_docs),
+    )
+    others_max = float(factor_by_doc[~boosted_mask].max()) if (~boosted_mask).any() else 1.0
+    allowed_by_doc = rng.random(postings.n_docs) > 0.2
+    dense = postings.scores(ids) * factor_by_doc
+    matched = np.zeros(postings.n_docs, dtype=bool)
+    for t in ids:
+        matched[postings.postings(t)[0]] = True
+    eligible = np.flatnonzero(matched & allowed_by_doc)
+    expected = np.sort(dense[eligible])[::-1][:k]
+    docs, scores = postings.top_k(
+        ids,
+        k,
+        allowed=lambda d: allowed_by_doc[d],
+        factor=lambda d: factor_by_doc[d],
+        factor_max=1 + weight,
+        boosted=np.flatnonzero(boosted_mask),
+        others_factor_max=others_max,
+    )
+    np.testing.assert_allclose(scores, expected, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(dense[docs], scores, rtol=1e-6, atol=1e-9)
+    assert len(set(docs.tolist())) == len(docs)
