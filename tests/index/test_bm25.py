@@ -104,6 +104,11 @@ def _check_top_k(
     )
     np.testing.assert_allclose(scores, expected, rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(dense[docs], scores, rtol=1e-6, atol=1e-9)
+    # Without a filter (the product's usual search), long questions take the one-pass path.
+    everything = np.sort(dense[np.flatnonzero(matched)])[::-1][:k]
+    docs, scores = postings.top_k(ids, k, factor=lambda d: factor_by_doc[d], factor_max=1 + weight)
+    np.testing.assert_allclose(scores, everything, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(dense[docs], scores, rtol=1e-6, atol=1e-9)
 
 
 @settings(max_examples=30, deadline=None)
