@@ -192,9 +192,14 @@ class Postings:
         else:
             # The k-th best raw score is a floor for the k-th best final one (factors are at
             # least 1); only passages the largest factor can lift to it are candidates.
-            floor = np.partition(dense, self.n_docs - k)[self.n_docs - k] + base
+            # Unmatched passages are 0 in the array: above a matched negative score (Okapi's
+            # floored IDF), so then the k-th is taken among the matched only.
+            pool = dense if touched is None else dense[matched]
+            floor = np.partition(pool, len(pool) - k)[len(pool) - k] + base
             lift = max(factor_max, 1.0) if factor is not None else 1.0
-            cand = np.flatnonzero(matched & ((dense + base) * lift >= floor))
+            # (A factor lowers a negative score, so below 0 the floor says nothing.)
+            keep = matched & ((dense + base) * lift >= floor) if floor > 0 else matched
+            cand = np.flatnonzero(keep)
         raw = dense[cand] + base
         return _best(cand, raw * factor(cand) if factor is not None else raw, k)
 
