@@ -129,6 +129,12 @@ def test_reindex_uses_the_configured_sources_and_reports_counts(tmp_path: Path) 
     assert "0 analyzed" in again.stdout  # nothing new to chunk or analyze
     answer = run("ask", "--config", str(config), "Who won the league?")
     assert "City" in answer.stdout and "Sport Daily" in answer.stdout
+    # For scripts: the same report as JSON, saying how the index changed.
+    same = run("reindex", "--config", str(config), "--json")
+    assert same.returncode == 0, same.stderr
+    report = json.loads(same.stdout)
+    assert (report["articles"], report["index_update"]) == (2, "unchanged")
+    assert report["counts"]["unchanged"] == 2 and report["failed_sources"] == []
 
 
 def test_index_option_points_at_another_index(tmp_path: Path) -> None:
