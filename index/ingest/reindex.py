@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import functools
 import hashlib
 import os
 import time
@@ -95,16 +96,16 @@ PUT_BATCH = 2000  # articles stored per transaction when reading a folder or fil
 PATCH_SHARE = 0.2
 
 
-def _reader_version() -> str:
+@functools.cache
+def reader_version() -> str:
     """Changes whenever the code that parses and cleans local files changes, so that every
-    record is then read again instead of being skipped as seen."""
+    record is then read again instead of being skipped as seen. (Computed on first use: every
+    command imports this module, few read local sources.)"""
     digest = hashlib.sha256()
     for module in (sources_module, articles_module, clean_module, pages_module):
         digest.update(Path(str(module.__file__)).read_bytes())
     return digest.hexdigest()[:16]
 
-
-READER_VERSION = _reader_version()
 
 # The source being collected, so that a problem found deep in a feed is charged to its source.
 _SOURCE: ContextVar[str | None] = ContextVar("newsbot_source", default=None)
@@ -363,7 +364,7 @@ def _collect_path(
     complete = not problems
     for file in files:
         name = str(file.path)
-        signature = (*file.signature, READER_VERSION)
+        signature = (*file.signature, reader_version())
         seen = store.file_records(origin, name)
         if known.get(name) == signature:
             keys = [held for held in seen.values() if not isinstance(held, Problem)]

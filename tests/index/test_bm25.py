@@ -17,6 +17,17 @@ corpora = st.lists(
 queries = st.lists(st.sampled_from([*WORDS, "absent"]), min_size=1, max_size=6)
 
 
+def _expected(postings, ids: list[int], factor_by_doc, allowed_by_doc, k: int):  # type: ignore[no-untyped-def]
+    """Every passage scored and sorted: the dense final scores, which passages match a term,
+    and the k best scores among the matching, allowed ones."""
+    dense = postings.scores(ids) * factor_by_doc
+    matched = np.zeros(postings.n_docs, dtype=bool)
+    for t in ids:
+        matched[postings.postings(t)[0]] = True
+    eligible = np.flatnonzero(matched & allowed_by_doc)
+    return dense, matched, np.sort(dense[eligible])[::-1][:k]
+
+
 def _postings(corpus: list[list[str]], params: BM25Params):
     vocab: dict[str, int] = {}
     ids = [vocab.setdefault(w, len(vocab)) for doc in corpus for w in doc]
@@ -89,12 +100,7 @@ def _check_top_k(
     rng = np.random.default_rng(len(corpus) * 31 + k)
     factor_by_doc = 1 + weight * rng.random(postings.n_docs)  # a recency-like prior per passage
     allowed_by_doc = rng.random(postings.n_docs) > 0.2
-    dense = postings.scores(ids) * factor_by_doc
-    matched = np.zeros(postings.n_docs, dtype=bool)
-    for t in ids:
-        matched[postings.postings(t)[0]] = True
-    eligible = np.flatnonzero(matched & allowed_by_doc)
-    expected = np.sort(dense[eligible])[::-1][:k]
+    dense, matched, expected = _expected(postings, ids, factor_by_doc, allowed_by_doc, k)
     docs, scores = postings.top_k(
         ids,
         k,
@@ -157,12 +163,7 @@ def test_top_k_with_the_newest_passages_scored_first_equals_a_full_sort(
     )
     others_max = float(factor_by_doc[~boosted_mask].max()) if (~boosted_mask).any() else 1.0
     allowed_by_doc = rng.random(postings.n_docs) > 0.2
-    dense = postings.scores(ids) * factor_by_doc
-    matched = np.zeros(postings.n_docs, dtype=bool)
-    for t in ids:
-        matched[postings.postings(t)[0]] = True
-    eligible = np.flatnonzero(matched & allowed_by_doc)
-    expected = np.sort(dense[eligible])[::-1][:k]
+    dense, _, expected = _expected(postings, ids, factor_by_doc, allowed_by_doc, k)
     docs, scores = postings.top_k(
         ids,
         k,

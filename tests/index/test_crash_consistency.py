@@ -52,6 +52,17 @@ def die_on_call(monkeypatch: pytest.MonkeyPatch, owner: object, name: str, after
     monkeypatch.setattr(owner, name, dying)
 
 
+def killed_during(
+    monkeypatch: pytest.MonkeyPatch, stage: tuple[object, str, int], run: Callable[[], object]
+) -> None:
+    """Run ``run`` with the stage's function dying on its call number ``after + 1``."""
+    owner, name, after = stage
+    with monkeypatch.context() as patch:
+        die_on_call(patch, owner, name, after)
+        with pytest.raises(Killed):
+            run()
+
+
 STAGES = {
     "after fetching, before analysis": (reindex_module, "_analyze_pending", 0),
     "storing the analysis": (store_module.ArticleStore, "set_passages_many", 0),
@@ -71,11 +82,7 @@ def test_a_refresh_killed_at_any_stage_serves_a_whole_version_and_the_next_conve
     assert "41 ships" in served_text(index)
 
     write_source(source, "97")
-    with monkeypatch.context() as patch:
-        owner, name, after = STAGES[stage]
-        die_on_call(patch, owner, name, after)
-        with pytest.raises(Killed):
-            reindex(refs, index, store_path=store)
+    killed_during(monkeypatch, STAGES[stage], lambda: reindex(refs, index, store_path=store))
     served = served_text(index)  # a whole version: the old one, or the new one if it was swapped
     assert served.count("ships") == 3 and ("41 ships" in served) != ("97 ships" in served)
 
@@ -112,11 +119,7 @@ def test_a_patching_refresh_killed_at_any_stage_serves_a_whole_version_and_the_n
     reindex(refs, index, store_path=store)
     changed = source / "pier-4.md"
     changed.write_text(changed.read_text().replace("41 ships", "97 ships"), encoding="utf-8")
-    with monkeypatch.context() as patch:
-        owner, name, after = PATCH_STAGES[stage]
-        die_on_call(patch, owner, name, after)
-        with pytest.raises(Killed):
-            reindex(refs, index, store_path=store)
+    killed_during(monkeypatch, PATCH_STAGES[stage], lambda: reindex(refs, index, store_path=store))
     served = served_text(index)
     assert served.count("ships") == 10 and ("41 ships" in served) != ("97 ships" in served)
 
@@ -149,11 +152,7 @@ def test_a_first_build_killed_midway_is_finished_by_the_next_run(
         encoding="utf-8",
     )
     refs = [SourceRef(kind="path", location=str(archive))]
-    with monkeypatch.context() as patch:
-        owner, name, after = stage
-        die_on_call(patch, owner, name, after)
-        with pytest.raises(Killed):
-            reindex(refs, index, store_path=store)
+    killed_during(monkeypatch, stage, lambda: reindex(refs, index, store_path=store))
     assert not snapshot.exists(index)
     report = reindex(refs, index, store_path=store)
     assert report.articles == 12
