@@ -179,8 +179,7 @@ class Postings:
         dense = np.zeros(self.n_docs)
         touched = None
         for term in terms:
-            docs, weights = self.postings(term)
-            dense[docs] += weights * counts[term] if counts[term] != 1 else weights
+            docs = self._add_into(dense, term, counts[term])
             if self.term_max[term] <= 0:  # zero weights still match; positive ones show in dense
                 if touched is None:
                     touched = np.zeros(self.n_docs, dtype=bool)
@@ -252,7 +251,7 @@ class Postings:
                 # candidates back beats a binary search per candidate.
                 if dense is None:
                     dense = np.zeros(self.n_docs)
-                dense[docs] += weights * counts[term] if counts[term] != 1 else weights
+                self._add_into(dense, term, counts[term])
                 continue
             where = np.searchsorted(docs, cand)
             found = where < len(docs)
@@ -273,6 +272,13 @@ class Postings:
                 cand, raw = cand[keep], raw[keep]
         return cand, (raw * factor(cand) if factor is not None else raw)
 
+    def _add_into(self, dense: np.ndarray, term: int, count: int) -> np.ndarray:
+        """Add the term's weights (``count`` times) into the per-passage ``dense``; returns
+        the passages that hold it."""
+        docs, weights = self.postings(term)
+        dense[docs] += weights * count if count != 1 else weights
+        return docs
+
     def _accumulate(self, weighted_terms: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
         """Candidates (sorted passage ids) and their summed weights over the given terms."""
         parts = [self.postings(t) for t, _ in weighted_terms]
@@ -280,9 +286,9 @@ class Postings:
         if total * 8 > self.n_docs:  # many postings: a dense pass beats sorting them
             dense = np.zeros(self.n_docs)
             touched = np.zeros(self.n_docs, dtype=bool)
-            for (docs, weights), (_, count) in zip(parts, weighted_terms, strict=True):
-                dense[docs] += weights * count if count != 1 else weights
-                touched[docs] = True  # a zero weight (IDF 0) still counts as a match
+            for term, count in weighted_terms:
+                # A zero weight (IDF 0) still counts as a match.
+                touched[self._add_into(dense, term, count)] = True
             cand = np.flatnonzero(touched)
             return cand, dense[cand]
         docs = np.concatenate([d for d, _ in parts])
