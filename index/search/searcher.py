@@ -160,9 +160,12 @@ class Searcher:
         return self._display
 
     def nearest_outlets(self, wanted: str, limit: int = 3) -> list[str]:
-        """Outlets spelled like ``wanted``, for "did you mean"."""
-        names = [n for n in {*self.snapshot.sources, *self.snapshot.hosts} if n]
-        return difflib.get_close_matches(wanted.lower().strip(), names, n=limit, cutoff=0.5)
+        """Outlets spelled like ``wanted``, as the articles spell them, for "did you mean"."""
+        shown = dict(zip(self.snapshot.sources, self.display_sources(), strict=True))
+        shown.update((h, h) for h in self.snapshot.hosts)
+        keys = sorted(n for n in shown if n)
+        close = difflib.get_close_matches(wanted.lower().strip(), keys, n=limit, cutoff=0.5)
+        return [shown[key] for key in close]
 
     def newest(self, limit: int, filters: SearchFilters | None = None) -> list[Hit]:
         """The first passage of each of the newest articles the filters allow, newest first."""

@@ -403,7 +403,14 @@ def test_sources_and_help(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
             assert "Newest article: 2024-09-03" in embed["description"]
             assert "The Circuit: 3" in embed["fields"][0]["value"]
             [helped] = await h.slash_replies("help")
-            assert "/ask" in embeds(helped)[0]["description"]
+            assert helped.body["flags"] & 64
+            text = embeds(helped)[0]["description"]
+            # Every command Discord was given is explained, with each of its options.
+            for command in h.fake.synced[GUILD_ID]:
+                assert f"**/{command['name']}**" in text
+                for option in command.get("options", []):
+                    assert option["name"] in text, (command["name"], option["name"])
+            assert "reply to one of my answers" in text and "Ask a follow-up" in text
 
     run_async(scenario)
 

@@ -241,6 +241,12 @@ def test_questions_that_cannot_be_searched_and_admin_reports_are_private_and_che
             [vague] = await h.slash_replies("ask", {"question": "what is it?"})
             assert vague.route.startswith("callback") and vague.body["flags"] & 64
             assert h.fake.acks[h.fake.sent[-1].route.split()[1]][0]["type"] == 4  # never deferred
+            [bad_since] = await h.slash_replies("ask", {"question": QUESTION, "since": "soonish"})
+            assert bad_since.route.startswith("callback") and bad_since.body["flags"] & 64
+            assert "soonish" in bad_since.body["content"]
+            [unknown] = await h.slash_replies("ask", {"question": QUESTION, "source": "Teh Circut"})
+            assert unknown.route.startswith("callback") and unknown.body["flags"] & 64
+            assert "nearest outlets are The Circuit" in unknown.body["content"]
             [denied] = await h.slash_replies("report", {})
             assert denied.body["flags"] & 64 and "Manage Server" in denied.body["content"]
 

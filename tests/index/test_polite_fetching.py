@@ -6,6 +6,7 @@ Every site here is a real HTTP server on 127.0.0.1, allowed as an operator would
 from __future__ import annotations
 
 import time
+from itertools import pairwise
 from pathlib import Path
 
 from index.ingest.fetch import FetchConfig
@@ -174,3 +175,19 @@ def test_item_failures_clear_when_the_item_succeeds_or_leaves_the_feed(tmp_path:
     assert health.failing_items == [] and health.articles == 2
     with ArticleStore(tmp_path / "store.sqlite3") as store:
         assert store.item_failures(f"feed:{feed}") == []
+
+
+def test_requests_to_one_host_are_spaced_by_the_configured_delay(tmp_path: Path) -> None:
+    with NewsServer() as server:
+        pages = {
+            f"Page {n}": server.add(f"/page-{n}", article_page(f"Page {n}", [line]))
+            for n, line in enumerate(HARBOUR + BRIDGE)
+        }
+        feed = feed_of(server, "/feed.rss", pages)
+        report = refresh(tmp_path, [feed], host_delay=0.5)
+        starts = sorted(r.at for r in server.requests)
+    assert report.articles == 2
+    # The feed, robots.txt and two pages: four requests to one host, each 0.5 s after the last.
+    assert len(starts) == 4
+    gaps = [later - earlier for earlier, later in pairwise(starts)]
+    assert min(gaps) >= 0.45, gaps
