@@ -47,7 +47,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.handler(args) or 0)
+        code = int(args.handler(args) or 0)
+        sys.stdout.flush()  # inside the try: a reader that went away is a BrokenPipeError here
+        return code
     except NewsbotError as exc:
         print(f"newsbot: {exc}", file=sys.stderr)
         return 1
@@ -55,18 +57,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("newsbot: interrupted.", file=sys.stderr)
         return 130
     except sqlite3.OperationalError as exc:
-        # A store another program holds locked past the timeout, or a disk that fails under it.
-        print(f"newsbot: the article store cannot be used ({exc}); if another program holds it, "
-              "wait for it to finish and try again.", file=sys.stderr)  # fmt: skip
+        print(f"newsbot: {_store_failure(exc)}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # The reader went away (`newsbot ask … | head -1`): nothing more to say, and nowhere to
+        # say it; stdout goes to /dev/null so the flush at exit cannot complain either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as exc:
         # A full disk, a read-only folder, a file that vanished: say which and why, no traceback.
         where = f" {exc.filename}" if exc.filename else ""
         print(f"newsbot: cannot read or write{where} ({exc.strerror or exc}); free space or fix "
               "the permissions, then run the command again.", file=sys.stderr)  # fmt: skip
         return 1
-    except BrokenPipeError:
-        return 0
+
+
+def _store_failure(exc: sqlite3.OperationalError) -> str:
+    """SQLite's own words, with the advice that fits them: a lock passes, a full disk does not."""
+    if "locked" in str(exc) or "busy" in str(exc):
+        return (
+            f"the article store is locked by another program ({exc}); wait for it to finish "
+            "and run the command again."
+        )
+    return (
+        f"the article store cannot be written ({exc}); free disk space or fix the store "
+        "folder's permissions, then run the command again."
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -206,8 +206,18 @@ def _read_toml(path: Path) -> dict[str, object]:
         raise ConfigError(
             f"The config file {path} does not exist; check the path or copy config.example.toml to start one."
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"The config file {path} cannot be read ({exc}).") from None
+    except IsADirectoryError:
+        raise ConfigError(
+            f"The config file {path} is a folder; give the path of a .toml file instead."
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"The config file {path} is not UTF-8 text (byte {exc.start}); save it as UTF-8."
+        ) from None
+    except OSError as exc:
+        raise ConfigError(
+            f"The config file {path} cannot be read ({exc.strerror or exc}); check its permissions."
+        ) from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -158,6 +158,12 @@ class ArticleStore:
             self._db.executescript(_SCHEMA)
             row = self._db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
         except sqlite3.DatabaseError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                # Busy is not broken: moving it aside would throw the articles away.
+                raise StoreError(
+                    f"The article store {path} is locked by another program ({exc}); wait for it "
+                    "to finish and run the command again."
+                ) from None
             raise StoreError(
                 f"The article store {path} cannot be opened ({exc}); move it aside and run `newsbot reindex`."
             ) from None

@@ -6,6 +6,11 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+import resource
+import sqlite3
+import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,6 +19,7 @@ from bot.launcher import build_service, setup_logging
 from bot.settings import load_settings
 from index.errors import IndexMissingError
 from tests.bot.test_cli import run
+from tests.helpers import child_env, newsbot_command
 
 
 def config_for(tmp_path: Path, extra: str = "", source: str | None = None) -> Path:
@@ -130,3 +136,107 @@ def test_bad_local_inputs_are_one_line_and_a_non_zero_exit(
     assert "Traceback" not in result.stderr and expected in result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("newsbot:")]
     assert len(errors) == 1 and expected in errors[0], result.stderr
+
+
+def _one_line(result: subprocess.CompletedProcess[str], expected: str) -> None:
+    assert result.returncode == 1, result.stdout
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()], result.stderr
+    assert expected in result.stderr, result.stderr
+
+
+def test_a_corrupted_store_is_one_line(tmp_path: Path) -> None:
+    config = config_for(tmp_path)
+    (tmp_path / "idx.articles.sqlite3").write_bytes(b"this is not a database" * 100)
+    _one_line(run("reindex", "--config", str(config)), "move it aside and run `newsbot reindex`")
+
+
+@pytest.mark.slow  # SQLite waits out its 30 s busy timeout first
+def test_a_store_another_program_holds_locked_is_one_line(tmp_path: Path) -> None:
+    config = config_for(tmp_path)
+    assert run("reindex", "--config", str(config)).returncode == 0
+    (tmp_path / "news" / "bridge.md").write_text(
+        "---\ntitle: Bridge\n---\nThe bridge opened on Tuesday.\n", encoding="utf-8"
+    )
+    holder = sqlite3.connect(tmp_path / "idx.articles.sqlite3", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        result = run("reindex", "--config", str(config))
+    finally:
+        holder.rollback()
+        holder.close()
+    _one_line(result, "is locked by another program")
+
+
+def _small_files() -> None:
+    # A disk that fills up: every file this process writes stops growing at 64 KiB (Python
+    # ignores SIGXFSZ, so the write fails with an error instead of killing the process).
+    resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
+
+
+def test_a_full_disk_is_one_line_and_the_live_index_survives(tmp_path: Path) -> None:
+    config = config_for(tmp_path)
+    assert run("reindex", "--config", str(config)).returncode == 0
+    for n in range(40):
+        (tmp_path / "news" / f"story-{n}.md").write_text(
+            f"---\ntitle: Story {n}\n---\n" + f"Quay {n} took {n} ships on a calm day. " * 200,
+            encoding="utf-8",
+        )
+    full = subprocess.run(
+        [newsbot_command(), "reindex", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        env=child_env(),
+        preexec_fn=_small_files,
+        timeout=120,
+        check=False,
+    )
+    _one_line(full, "free disk space")
+    ask = run("ask", "--config", str(config), "How many ships did the harbour master count?")
+    assert ask.returncode == 0 and "41 ships" in ask.stdout
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders anyway")
+def test_a_read_only_index_folder_is_one_line(tmp_path: Path) -> None:
+    config = config_for(tmp_path)
+    (tmp_path / "idx").mkdir()
+    (tmp_path / "idx").chmod(0o500)
+    try:
+        result = run("reindex", "--config", str(config))
+    finally:
+        (tmp_path / "idx").chmod(0o700)
+    _one_line(result, "fix the permissions")
+
+
+@pytest.mark.parametrize(
+    ("write", "expected"),
+    [
+        (lambda p: p.mkdir(), "is a folder"),
+        (lambda p: p.write_bytes(b'[index]\npath = "\xff\xfe"\n'), "is not UTF-8"),
+    ],
+    ids=["config-is-a-folder", "config-not-utf8"],
+)
+def test_a_config_that_cannot_be_read_is_one_line(
+    tmp_path: Path, write: Callable[[Path], object], expected: str
+) -> None:
+    config = tmp_path / "newsbot.toml"
+    write(config)
+    _one_line(run("ask", "--config", str(config), "ships?"), expected)
+
+
+def test_a_reader_that_goes_away_is_not_an_error(tmp_path: Path) -> None:
+    config = config_for(tmp_path)
+    assert run("reindex", "--config", str(config)).returncode == 0
+    reader, writer = os.pipe()
+    os.close(reader)  # like `newsbot ask … | head -c0`: nobody reads what newsbot prints
+    with os.fdopen(writer, "w") as closed:
+        result = subprocess.run(
+            [newsbot_command(), "ask", "--config", str(config), "How many ships?"],
+            stdout=closed,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=child_env(),
+            timeout=120,
+            check=False,
+        )
+    assert result.returncode == 0 and result.stderr == ""
