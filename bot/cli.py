@@ -12,8 +12,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.progress import ProgressBar, RefreshBar
-from bot.render_text import render_answer, render_coverage, render_health, render_report
-from bot.settings import ConfigError, Settings, load_settings, reindex_with
+from bot.render_text import (
+    render_answer,
+    render_coverage,
+    render_health,
+    render_report,
+    render_servers,
+)
+from bot.settings import ConfigError, Settings, all_sources, load_settings, reindex_with
 from index.answer.answerer import Answerer, continue_conversation
 from index.answer.journal import Journal
 from index.answer.question import clean_question, parse_since
@@ -30,9 +36,11 @@ from index.evaluate import (
 )
 from index.ingest.health import source_health
 from index.ingest.reindex import ReindexReport, last_reindex
+from index.ingest.store import ArticleStore
 from index.models import Answer
 from index.search import snapshot as snapshots
 from index.search.searcher import SearchFilters
+from index.servers import ServerDirectory
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -119,6 +127,12 @@ def build_parser() -> argparse.ArgumentParser:
         "refresh the news and rebuild the index",
         "Fetch what is new from the configured sources (the bundled sample news when none is configured) and rebuild the index.",
     ).add_argument("--json", action="store_true", help="print the report as one JSON object")
+    command(
+        "servers",
+        cmd_servers,
+        "list the Discord servers with their own sources",
+        "List the Discord servers the bot is or was in, with the sources each added from Discord and the articles each holds.",
+    )
     command(
         "sources",
         cmd_sources,
@@ -249,7 +263,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     snap = snapshots.load(settings.index.path)
     manifest = snap.manifest
     age_hours = (datetime.now(UTC) - manifest.created_at).total_seconds() / 3600
-    health = source_health(settings.source_refs(), settings.store_path, settings.fetch)
+    health = source_health(all_sources(settings), settings.store_path, settings.fetch)
     last = last_reindex(settings.index.path)
     print(
         f"Index: {settings.index.path}: {manifest.counts.articles:,} articles, "
@@ -295,7 +309,23 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_sources(args: argparse.Namespace) -> int:
     settings = load_settings(args.config, args.index)
-    print(render_health(source_health(settings.source_refs(), settings.store_path, settings.fetch)))
+    print(render_health(source_health(all_sources(settings), settings.store_path, settings.fetch)))
+    return 0
+
+
+def cmd_servers(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config, args.index)
+    if not settings.store_path.exists():
+        print("No Discord server has used this bot yet.")
+        return 0
+    directory = ServerDirectory(settings.store_path, settings.servers.grace_days)
+    try:
+        servers = directory.servers()
+    finally:
+        directory.close()
+    with ArticleStore(settings.store_path) as store:
+        held = store.count_by_origin()
+    print(render_servers(servers, held, settings.servers.grace_days))
     return 0
 
 

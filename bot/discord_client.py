@@ -18,11 +18,18 @@ from bot.discord_errors import report_app_command_error
 from bot.settings import Settings
 from index.answer.journal import Journal
 from index.errors import NewsbotError
+from index.servers import ServerDirectory, Setting, view_of
 from index.service import NewsService
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("bot.cogs.ask", "bot.cogs.admin", "bot.cogs.info", "bot.cogs.refresh")
+EXTENSIONS = (
+    "bot.cogs.ask",
+    "bot.cogs.admin",
+    "bot.cogs.info",
+    "bot.cogs.servers",
+    "bot.cogs.refresh",
+)
 SyncMode = Literal["if-changed", "always"]
 
 
@@ -65,6 +72,29 @@ class NewsBot(commands.Bot):
         self.journal = journal or Journal(
             settings.store_path, retention_days=settings.feedback.retention_days
         )
+        self.servers = ServerDirectory(settings.store_path, settings.servers.grace_days)
+
+    # ----- what applies in one server and channel ---------------------------------------------
+
+    def effective(self, guild: int | None, channel: int | None = None) -> dict[str, Setting]:
+        """The settings as they apply in ``channel`` of ``guild``, each with where it comes from:
+        the channel, the server (both set from Discord), or the config file."""
+        d = self.settings.discord
+        defaults: dict[str, object] = {
+            "answer_channels": d.answer_channels,
+            "cooldown": d.cooldown_seconds,
+            "admin_roles": d.admin_role_ids,
+        }
+        return self.servers.effective(guild or 0, channel, defaults)
+
+    def view(
+        self, guild: int | None, channel: int | None = None, *, everything: bool = False
+    ) -> frozenset[str]:
+        """The sources questions in ``channel`` may see: the configured ones and the server's
+        own, or the subset the channel's ``sources`` setting names (unless ``everything``)."""
+        own = self.servers.sources(guild) if guild else []
+        chosen = None if everything else self.effective(guild, channel)["sources"].value
+        return view_of(self.settings.source_refs(), own, chosen)  # type: ignore[arg-type]
 
     async def setup_hook(self) -> None:
         for extension in EXTENSIONS:
@@ -83,6 +113,7 @@ class NewsBot(commands.Bot):
     async def close(self) -> None:
         await super().close()
         self.journal.close()
+        self.servers.close()
 
     async def on_ready(self) -> None:
         try:
@@ -90,7 +121,21 @@ class NewsBot(commands.Bot):
             index = f"{status.articles:,} articles, {status.passages:,} passages, built {status.indexed_at:%Y-%m-%d %H:%M} UTC"
         except NewsbotError as exc:
             index = f"no index yet ({exc})"
+        for guild in self.guilds:
+            await asyncio.to_thread(self.servers.joined, guild.id, guild.name)
+        purged = await asyncio.to_thread(self.servers.purge_departed)
+        if purged:
+            log.info("Deleted the settings and sources of %d servers left long ago", len(purged))
         log.info("ready: %d servers; %s", len(self.guilds), index)
+
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        await asyncio.to_thread(self.servers.joined, guild.id, guild.name)
+        log.info("Joined a server (%d members)", guild.member_count or 0)
+
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        # Kept for the grace period: a server that re-invites the bot finds its setup again.
+        await asyncio.to_thread(self.servers.left, guild.id)
+        log.info("Left a server; its settings are kept for %g days", self.servers.grace.days)
 
     async def on_message(self, message: discord.Message) -> None:
         """Questions are handled by the ask cog's listener; there are no prefix commands."""
@@ -129,15 +174,16 @@ class NewsBot(commands.Bot):
         return index.with_name(index.name + ".command-sync.json")
 
 
-def is_admin(interaction: discord.Interaction, settings: Settings) -> bool:
-    """Manage Server, or one of the configured admin roles; checked in code on every call,
-    because server admins can change a command's default permissions."""
+def is_admin(interaction: discord.Interaction, bot: NewsBot) -> bool:
+    """Manage Server, or one of the admin roles (the config's, or the server's own setting);
+    checked in code on every call, because server admins can change a command's default
+    permissions."""
     user = interaction.user
     if not isinstance(user, discord.Member):
         return False
     if interaction.permissions.manage_guild:
         return True
-    allowed = set(settings.discord.admin_role_ids)
+    allowed = set(bot.effective(interaction.guild_id)["admin_roles"].value or [])  # type: ignore[call-overload]
     return any(role.id in allowed for role in user.roles)
 
 
@@ -146,7 +192,7 @@ def admin_only() -> Any:
 
     def decorator(func: Any) -> Any:
         async def predicate(interaction: discord.Interaction) -> bool:
-            if not is_admin(interaction, interaction.client.settings):  # type: ignore[attr-defined]
+            if not is_admin(interaction, interaction.client):  # type: ignore[arg-type]
                 raise app_commands.MissingPermissions(["manage_guild"])
             return True
 

@@ -310,8 +310,13 @@ def help_embed(cooldown: float = 0.0, answer_channels: list[int] | None = None) 
         "(24h, 7d, 30d or a date), `source:` keeps one outlet or site (it suggests as you type). "
         "You can also mention me with the question.",
         "**/latest** `topic` `since:` `source:` the newest articles, on a topic or on everything",
-        "**/sources** what is indexed and how fresh it is",
-        "**/reindex** refresh the news (Manage Server or an admin role)",
+        "**/sources list** what this server's news comes from, and how fresh it is; admins: "
+        "**/sources add** `feed:` `url:` follows a feed or a page, **/sources remove** `source` "
+        "stops one",
+        "**/settings show**, **/settings set** `setting` `value` `channel`, **/settings reset** "
+        "`setting` `channel` this server's cooldown, answer channels, admin roles, and per "
+        "channel the sources and default `since:` (admins)",
+        "**/reindex** refresh this server's news (Manage Server or an admin role)",
         "**/report** `days` the questions most often refused and answers voted down (admins)",
         "**/help** this message",
         "",

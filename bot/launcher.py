@@ -16,7 +16,7 @@ import aiohttp
 import discord
 
 from bot.discord_client import NewsBot, SyncMode
-from bot.settings import ConfigError, Settings, reindex_with
+from bot.settings import ConfigError, Settings, all_sources, reindex_with
 from index.ingest.health import source_health
 from index.ingest.reindex import RefreshProgress, ReindexReport
 from index.service import NewsService, Rebuild
@@ -83,8 +83,10 @@ def setup_logging(
 def rebuild_from(settings: Settings) -> Rebuild:
     """The reindex the bot runs: the configured sources into the configured index."""
 
-    def rebuild(progress: RefreshProgress | None) -> ReindexReport:
-        return reindex_with(settings, progress)
+    def rebuild(
+        progress: RefreshProgress | None, only: frozenset[str] | None = None
+    ) -> ReindexReport:
+        return reindex_with(settings, progress, only)
 
     return rebuild
 
@@ -97,7 +99,7 @@ def build_service(
         rebuild or rebuild_from(settings),
         settings.answer,
         settings.search,
-        health=lambda: source_health(settings.source_refs(), settings.store_path, settings.fetch),
+        health=lambda: source_health(all_sources(settings), settings.store_path, settings.fetch),
     )
     service.load(keep_running=keep_running)
     return service

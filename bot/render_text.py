@@ -14,6 +14,7 @@ from index.ingest.clean import strip_controls as _plain
 from index.ingest.health import SourceHealth
 from index.ingest.reindex import ReindexReport
 from index.models import Answer, Hit, Refusal
+from index.servers import ServerInfo
 
 BOLD, RESET = "\033[1m", "\033[0m"
 
@@ -163,3 +164,25 @@ def render_health(health: list[SourceHealth]) -> str:
 
 def _when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "never"
+
+
+def render_servers(servers: list[ServerInfo], held: dict[str, int], grace_days: float) -> str:
+    """For the operator: each server, whether the bot is still in it, and its own sources."""
+    if not servers:
+        return "No Discord server has used this bot yet."
+    lines = []
+    for server in servers:
+        state = (
+            f"left {server.left_at:%Y-%m-%d}; settings deleted {grace_days:g} days after"
+            if server.left_at
+            else f"since {server.joined_at:%Y-%m-%d}"
+        )
+        lines.append(f"{_plain(server.name) or '(unnamed)'} ({server.guild}): {state}")
+        for source in server.sources:
+            count = held.get(source.ref.origin, 0)
+            lines.append(
+                f"  - {_plain(source.name)}: {_plain(source.ref.location)}, {count:,} articles"
+            )
+        if not server.sources:
+            lines.append("  no sources of its own")
+    return "\n".join(lines)

@@ -20,6 +20,7 @@ from index.ingest.reindex import RefreshProgress, ReindexReport, reindex
 from index.models import SourceRef
 from index.search.bm25 import BM25Params
 from index.search.searcher import SearchConfig
+from index.servers import ServerDirectory
 
 CONFIG_ENV = "NEWSBOT_CONFIG"
 LOCAL_CONFIG = Path("newsbot.toml")
@@ -130,6 +131,28 @@ class LoggingSettings(_Section):
     )
 
 
+class ServersSettings(_Section):
+    """What each Discord server's admins may do from Discord, and its limits."""
+
+    max_sources: int = Field(
+        default=20, ge=0, le=1000, description="sources one server may add with /sources add"
+    )
+    articles_per_source: int = Field(
+        default=500, ge=1, le=100_000, description="newest articles kept of a server's source"
+    )
+    min_refresh_minutes: float = Field(
+        default=15, ge=0, description="a server's /reindex fetches a source at most this often"
+    )
+    reindex_cooldown_minutes: float = Field(
+        default=15, ge=0, description="pause between two /reindex runs of one server"
+    )
+    grace_days: float = Field(
+        default=7,
+        ge=0,
+        description="days a server's settings and sources are kept after the bot leaves it",
+    )
+
+
 class FeedbackSettings(_Section):
     retention_days: int = Field(
         default=DEFAULT_RETENTION_DAYS,
@@ -151,6 +174,7 @@ class Settings(_Section):
     answer: AnswerConfig = Field(default_factory=AnswerConfig)
     discord: DiscordSettings = Field(default_factory=DiscordSettings)
     feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
+    servers: ServersSettings = Field(default_factory=ServersSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
 
     def source_refs(self) -> list[SourceRef]:
@@ -241,10 +265,17 @@ def _resolve(path: Path, base: Path) -> Path:
     return (path if path.is_absolute() else base / path).resolve()
 
 
-def reindex_with(settings: Settings, progress: RefreshProgress | None = None) -> ReindexReport:
-    """The reindex every front end runs: the configured sources into the configured index."""
+def reindex_with(
+    settings: Settings,
+    progress: RefreshProgress | None = None,
+    only: frozenset[str] | None = None,
+) -> ReindexReport:
+    """The reindex every front end runs: the configured sources, and those Discord servers
+    follow (each once, capped), into the configured index; ``only`` narrows what is fetched."""
+    configured = settings.source_refs()
+    servers_own = servers_sources(settings)
     return reindex(
-        settings.source_refs(),
+        configured + servers_own,
         settings.index.path,
         store_path=settings.store_path,
         chunking=settings.chunking,
@@ -252,4 +283,24 @@ def reindex_with(settings: Settings, progress: RefreshProgress | None = None) ->
         fetch=settings.fetch,
         retention_days=settings.store.retention_days,
         progress=progress,
+        only=only,
+        caps={s.origin: settings.servers.articles_per_source for s in servers_own},
     )
+
+
+def servers_sources(settings: Settings) -> list[SourceRef]:
+    """The sources Discord servers follow that the config file does not list, once each."""
+    if not settings.store_path.exists():
+        return []
+    directory = ServerDirectory(settings.store_path, settings.servers.grace_days)
+    try:
+        followed = directory.followed()
+    finally:
+        directory.close()
+    known = {s.origin for s in settings.source_refs()}
+    return [s for s in followed if s.origin not in known]
+
+
+def all_sources(settings: Settings) -> list[SourceRef]:
+    """Every source the index holds: the configured ones and those servers follow."""
+    return settings.source_refs() + servers_sources(settings)

@@ -20,6 +20,9 @@ class ArticleMeta(BaseModel):
     source: str = ""
     published: datetime | None = None
     authors: tuple[str, ...] = ()
+    # The configured source that brought it (its origin key, "feed:https://…"), so a server sees
+    # only the sources it follows. Kept in the index's own array, never in output or citations.
+    via: str = Field(default="", exclude=True)
 
 
 class Article(ArticleMeta):
@@ -29,7 +32,7 @@ class Article(ArticleMeta):
     origin: str = Field(default="", description="where it was read from, for reports")
 
     def meta(self) -> ArticleMeta:
-        return ArticleMeta(**self.model_dump(include=set(ArticleMeta.model_fields)))
+        return ArticleMeta(**self.model_dump(include=set(ArticleMeta.model_fields)), via=self.via)
 
 
 class SourceRef(BaseModel):

@@ -22,7 +22,8 @@ from index.models import Answer
 from index.search import snapshot as snapshots
 from index.search.searcher import SearchConfig, SearchFilters
 
-Rebuild = Callable[[RefreshProgress | None], ReindexReport]
+# (progress, only): ``only`` narrows what is fetched to some sources' origins (one server's).
+Rebuild = Callable[[RefreshProgress | None, frozenset[str] | None], ReindexReport]
 log = logging.getLogger(__name__)
 
 
@@ -111,10 +112,11 @@ class NewsService:
         question: str,
         filters: SearchFilters | None = None,
         conversation: Conversation | None = None,
+        view: frozenset[str] | None = None,
     ) -> Answer:
         started = time.perf_counter()
         # One read of the answerer: a concurrent swap cannot mix two snapshots.
-        answer = self._loaded().answer(question, filters, conversation)
+        answer = self._loaded().answer(question, filters, conversation, view)
         # One line per question, for operators: how long, and what came of it; never who asked.
         log.info(
             "question: %s in %.0f ms%s",
@@ -124,14 +126,23 @@ class NewsService:
         )
         return answer
 
-    def brief(self, topic: str, filters: SearchFilters | None = None) -> Answer:
-        return self._loaded().brief(topic, filters)
+    def brief(
+        self, topic: str, filters: SearchFilters | None = None, view: frozenset[str] | None = None
+    ) -> Answer:
+        return self._loaded().brief(topic, filters, view)
 
-    def precheck(self, question: str, filters: SearchFilters | None = None) -> None:
-        self._loaded().precheck(question, filters)
+    def precheck(
+        self,
+        question: str,
+        filters: SearchFilters | None = None,
+        view: frozenset[str] | None = None,
+    ) -> None:
+        self._loaded().precheck(question, filters, view)
 
-    def outlets(self, typed: str = "", limit: int = 25) -> list[str]:
-        return self._loaded().searcher.outlets(typed, limit)
+    def outlets(
+        self, typed: str = "", limit: int = 25, view: frozenset[str] | None = None
+    ) -> list[str]:
+        return self._loaded().searcher.outlets(typed, limit, view)
 
     def _loaded(self) -> Answerer:
         self._follow_current()
@@ -142,8 +153,11 @@ class NewsService:
             )
         return answerer
 
-    def reindex(self, progress: RefreshProgress | None = None) -> ReindexReport:
-        """Rebuild and swap in the new index; refuses at once if a rebuild is already running."""
+    def reindex(
+        self, progress: RefreshProgress | None = None, only: frozenset[str] | None = None
+    ) -> ReindexReport:
+        """Rebuild and swap in the new index; refuses at once if a rebuild is already running.
+        ``only``: refresh just these sources (the others keep what they hold)."""
         if not self._reindex_lock.acquire(blocking=False):
             started = time.monotonic() - (self._reindex_started or time.monotonic())
             raise ReindexRunningError(
@@ -152,7 +166,7 @@ class NewsService:
             )
         try:
             self._reindex_started = time.monotonic()
-            report = self._rebuild(progress)
+            report = self._rebuild(progress, only)
             with self._swap_lock:
                 self._swap_in()
             c = report.counts
@@ -165,22 +179,28 @@ class NewsService:
             self._reindex_started = None
             self._reindex_lock.release()
 
-    def status(self) -> IndexStatus:
+    def status(self, view: frozenset[str] | None = None) -> IndexStatus:
+        """The index as ``view`` sees it (one server's sources), or whole."""
         answerer = self._loaded()
         snap = answerer.searcher.snapshot
-        counts = np.bincount(snap.article_source, minlength=len(snap.sources))
+        visible = answerer.searcher.visible(view)
+        counts = np.bincount(snap.article_source[visible], minlength=len(snap.sources))
         names = answerer.searcher.display_sources()
         per_source = {
             names[i]: int(n) for i, n in sorted(enumerate(counts), key=lambda x: -x[1]) if n
         }
-        dated = snap.article_published[~np.isnan(snap.article_published)]
+        published = snap.article_published[visible]
+        dated = published[~np.isnan(published)]
+        health = self._health() if self._health else []
+        if view is not None:
+            health = [h for h in health if f"{h.kind}:{h.location}" in view]
         return IndexStatus(
-            articles=snap.manifest.counts.articles,
-            passages=snap.manifest.counts.passages,
+            articles=int(visible.sum()),
+            passages=int(visible[snap.passage_article].sum()),
             per_source=per_source,
             newest=datetime.fromtimestamp(float(dated.max()), UTC) if len(dated) else None,
             indexed_at=snap.manifest.created_at,
-            sources=self._health() if self._health else [],
+            sources=health,
         )
 
 

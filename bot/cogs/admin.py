@@ -1,5 +1,5 @@
-"""Admin commands: /reindex refreshes the news (one rebuild at a time, questions answered
-meanwhile); /report shows what members asked that the news did not cover."""
+"""Admin commands: /reindex refreshes the news of the server it is run in (one rebuild at a
+time, questions answered meanwhile, a pause between two of one server); /report shows what members asked that the news did not cover."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from datetime import UTC, datetime, timedelta
 
 import discord
 from discord import app_commands
@@ -15,6 +16,8 @@ from discord.ext import commands
 from bot.discord_client import NewsBot, admin_only
 from bot.discord_render import coverage_embed, message_text, progress_text, report_embed
 from index.ingest.reindex import ProgressEvent
+from index.ingest.store import ArticleStore
+from index.servers import ServerError
 from index.service import ReindexRunningError
 
 PROGRESS_EVERY_SECONDS = 1.0
@@ -35,6 +38,18 @@ class AdminCog(commands.Cog):
             raise ReindexRunningError(
                 "A reindex is already running; questions are answered from the current index until it finishes."
             )
+        only = await asyncio.to_thread(self._due_sources, interaction.guild_id or 0)
+        limits = self.bot.settings.servers
+        wait = await asyncio.to_thread(
+            self.bot.servers.reindex_wait,
+            interaction.guild_id or 0,
+            timedelta(minutes=limits.reindex_cooldown_minutes),
+        )
+        if wait > 0:
+            raise ServerError(
+                f"This server refreshed its news less than {limits.reindex_cooldown_minutes:g} "
+                f"minutes ago; try again in {wait / 60:.0f} minutes."
+            )
         await interaction.response.defer(thinking=True)
         updates: asyncio.Queue[ProgressEvent] = asyncio.Queue()
         loop = asyncio.get_running_loop()
@@ -44,7 +59,7 @@ class AdminCog(commands.Cog):
 
         reporter = asyncio.create_task(self._report_progress(interaction, updates))
         try:
-            report = await asyncio.to_thread(self.bot.service.reindex, progress)
+            report = await asyncio.to_thread(self.bot.service.reindex, progress, only)
         finally:
             reporter.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -67,6 +82,20 @@ class AdminCog(commands.Cog):
         await interaction.response.send_message(
             embed=discord.Embed.from_dict(coverage_embed(coverage)), ephemeral=True
         )
+
+    def _due_sources(self, guild: int) -> frozenset[str]:
+        """The sources this server sees, less feeds and pages fetched in the last few minutes:
+        one server's /reindex refetches neither everyone's news nor its own too often."""
+        view = self.bot.view(guild, everything=True)
+        remote = {o.partition(":")[2]: o for o in view if not o.startswith("path:")}
+        if not remote:
+            return view
+        recently = datetime.now(UTC) - timedelta(
+            minutes=self.bot.settings.servers.min_refresh_minutes
+        )
+        with ArticleStore(self.bot.settings.store_path) as store:
+            fresh = store.fetched_since(list(remote), recently)
+        return view - {remote[url] for url in fresh}
 
     async def _report_progress(
         self, interaction: discord.Interaction, updates: asyncio.Queue[ProgressEvent]

@@ -28,8 +28,28 @@ WAIT = "⏳"  # a mention during the cooldown: a reaction, not a message in the 
 class AskCog(commands.Cog):
     def __init__(self, bot: NewsBot) -> None:
         self.bot = bot
-        self.cooldown = UserCooldown(bot.settings.discord.cooldown_seconds)
+        self._cooldowns: dict[tuple[int, float], UserCooldown] = {}
         self.max_chars = bot.settings.answer.max_question_chars
+
+    def _cooldown(self, guild: int | None) -> UserCooldown:
+        """The cooldown of ``guild``: the server's own setting, or the config file's."""
+        seconds = float(self.bot.effective(guild)["cooldown"].value or 0.0)  # type: ignore[arg-type]
+        key = (guild or 0, seconds)
+        if key not in self._cooldowns:
+            self._cooldowns = {k: v for k, v in self._cooldowns.items() if k[0] != key[0]}
+            self._cooldowns[key] = UserCooldown(seconds)
+        return self._cooldowns[key]
+
+    def _filters(
+        self, interaction: discord.Interaction, since: str | None, source: str | None
+    ) -> tuple[SearchFilters, frozenset[str]]:
+        """What the asker typed, the channel's default ``since`` when they typed none, and the
+        sources their server and channel may see."""
+        channel = _settings_channel(interaction.channel)
+        settings = self.bot.effective(interaction.guild_id, channel)
+        since = since or settings["since"].value  # type: ignore[assignment]
+        filters = SearchFilters(since=parse_since(since) if since else None, source=source)
+        return filters, self.bot.view(interaction.guild_id, channel)
 
     # ----- slash commands ---------------------------------------------------------------------
 
@@ -48,13 +68,15 @@ class AskCog(commands.Cog):
     ) -> None:
         # Everything that can fail fast fails before the public "thinking…", so its error is
         # private (ephemeral) and the channel sees nothing.
-        self._check_cooldown(interaction.user.id)
+        self._check_cooldown(interaction)
         question = clean_question(question, self.max_chars)
-        filters = SearchFilters(since=parse_since(since) if since else None, source=source)
-        await asyncio.to_thread(self.bot.service.precheck, question, filters)
+        filters, view = self._filters(interaction, since, source)
+        await asyncio.to_thread(self.bot.service.precheck, question, filters, view)
         await interaction.response.defer(thinking=True)
         await self._answer_interaction(
-            interaction, lambda: self.bot.service.answer(question, filters), filters
+            interaction,
+            lambda: self.bot.service.answer(question, filters, view=view),
+            filters,
         )
 
     @app_commands.command(name="latest", description="The newest articles, on a topic or on all")
@@ -70,12 +92,12 @@ class AskCog(commands.Cog):
         since: app_commands.Range[str, 1, 40] | None = None,
         source: app_commands.Range[str, 1, 100] | None = None,
     ) -> None:
-        self._check_cooldown(interaction.user.id)
-        filters = SearchFilters(since=parse_since(since) if since else None, source=source)
-        await asyncio.to_thread(self.bot.service.precheck, topic or "latest news", filters)
+        self._check_cooldown(interaction)
+        filters, view = self._filters(interaction, since, source)
+        await asyncio.to_thread(self.bot.service.precheck, topic or "latest news", filters, view)
         await interaction.response.defer(thinking=True)
         await self._answer_interaction(
-            interaction, lambda: self.bot.service.brief(topic or "", filters), filters
+            interaction, lambda: self.bot.service.brief(topic or "", filters, view), filters
         )
 
     @ask.autocomplete("source")
@@ -83,8 +105,9 @@ class AskCog(commands.Cog):
     async def _outlets(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
+        view = self.bot.view(interaction.guild_id, _settings_channel(interaction.channel))
         try:
-            names = await asyncio.to_thread(self.bot.service.outlets, current, 25)
+            names = await asyncio.to_thread(self.bot.service.outlets, current, 25, view)
         except NewsbotError:
             return []
         return [app_commands.Choice(name=n[:100], value=n[:100]) for n in names]
@@ -144,14 +167,17 @@ class AskCog(commands.Cog):
             if owner == journal.voter(message.author.id) or mentioned:
                 parent = latest
         quiet = False
+        guild = message.guild.id if message.guild else None
+        channel = _settings_channel(message.channel)
         if parent is None and not mentioned:
-            in_channel = message.channel.id in self.bot.settings.discord.answer_channels
+            answer_channels = self.bot.effective(guild)["answer_channels"].value or []
+            in_channel = message.channel.id in answer_channels  # type: ignore[operator]
             if not in_channel or not looks_like_question(text):
                 return
             quiet = True  # an answer channel: short refusals, no cards for chatter
         if not text.strip() and parent is not None and not mentioned:
             return  # content hidden (no Message Content intent): nothing to read
-        if self.cooldown.retry_after(message.author.id) > 0:
+        if self._cooldown(guild).retry_after(message.author.id) > 0:
             await message.add_reaction(WAIT)
             return
         try:
@@ -159,7 +185,11 @@ class AskCog(commands.Cog):
             conversation = await asyncio.to_thread(journal.conversation, parent) if parent else None
             async with message.channel.typing():
                 answer = await asyncio.to_thread(
-                    self.bot.service.answer, question, None, conversation
+                    self.bot.service.answer,
+                    question,
+                    None,
+                    conversation,
+                    self.bot.view(guild, channel),
                 )
         except NewsbotError as error:
             await message.reply(words_for(error), mention_author=False)
@@ -209,12 +239,18 @@ class AskCog(commands.Cog):
                     return key
         return None
 
-    def _check_cooldown(self, user_id: int) -> None:
-        wait = self.cooldown.retry_after(user_id)
+    def _check_cooldown(self, interaction: discord.Interaction) -> None:
+        cooldown = self._cooldown(interaction.guild_id)
+        wait = cooldown.retry_after(interaction.user.id)
         if wait > 0:
-            raise app_commands.CommandOnCooldown(
-                app_commands.Cooldown(1, self.cooldown.seconds), wait
-            )
+            raise app_commands.CommandOnCooldown(app_commands.Cooldown(1, cooldown.seconds), wait)
+
+
+def _settings_channel(channel: object) -> int | None:
+    """The channel whose settings apply: a thread follows the channel it was opened in."""
+    if isinstance(channel, discord.Thread):
+        return channel.parent_id
+    return getattr(channel, "id", None)
 
 
 async def setup(bot: NewsBot) -> None:

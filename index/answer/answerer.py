@@ -152,12 +152,14 @@ class Answerer:
         question: str,
         filters: SearchFilters | None = None,
         conversation: Conversation | None = None,
+        view: frozenset[str] | None = None,
     ) -> Answer:
-        """A fact, a brief or a refusal with its reason, for ``question`` as people type it."""
+        """A fact, a brief or a refusal with its reason, for ``question`` as people type it.
+        ``view``: the sources the asker may see (one Discord server's), whatever the filters
+        carried over from the conversation say."""
         question = clean_question(question, self.config.max_question_chars)
         reading = read_question(question, conversation)
-        if filters is None:
-            filters = reading.filters
+        filters = in_view(filters if filters is not None else reading.filters, view)
         base = self._empty_answer(question, filters).model_copy(
             update={"read_as": reading.query if reading.followup else None}
         )
@@ -204,8 +206,14 @@ class Answerer:
             }
         )
 
-    def brief(self, topic: str, filters: SearchFilters | None = None) -> Answer:
+    def brief(
+        self,
+        topic: str,
+        filters: SearchFilters | None = None,
+        view: frozenset[str] | None = None,
+    ) -> Answer:
         """The newest articles about ``topic`` ('' for all the news), as for "what's new?"."""
+        filters = in_view(filters, view)
         topic = " ".join(topic.split())[: self.config.max_question_chars]
         base = self._empty_answer(f"Latest on {topic}" if topic else "Latest news", filters)
         problem = self.searcher.filter_problem(filters)
@@ -225,15 +233,23 @@ class Answerer:
             asked=filters.asked if filters else None,
         )
 
-    def precheck(self, question: str, filters: SearchFilters | None = None) -> None:
+    def precheck(
+        self,
+        question: str,
+        filters: SearchFilters | None = None,
+        view: frozenset[str] | None = None,
+    ) -> None:
         """Raise the error a question would meet, without searching: no words to search, or an
         outlet the index does not hold. Cheap, so a front end can refuse it privately first."""
+        filters = in_view(filters, view)
         question = clean_question(question, self.config.max_question_chars)
         reading = read_question(question)
         if reading.intent is Intent.FACT and not self.query(reading.query).concepts:
             self.searcher.query_terms(reading.query)
         if filters is not None and filters.source:
-            problem = self.searcher.filter_problem(SearchFilters(source=filters.source))
+            problem = self.searcher.filter_problem(
+                SearchFilters(source=filters.source, origins=filters.origins)
+            )
             if problem:
                 raise FilterError(problem)
 
@@ -750,3 +766,10 @@ def _reason_span(sentence: str) -> tuple[int, int] | None:
 def _lead(hit: Hit) -> str:
     sentences = split_sentences(hit.text)
     return sentences[0] if sentences else hit.text
+
+
+def in_view(filters: SearchFilters | None, view: frozenset[str] | None) -> SearchFilters | None:
+    """``filters`` narrowed to the sources of ``view``; None leaves them as they are."""
+    if view is None:
+        return filters
+    return (filters or SearchFilters()).model_copy(update={"origins": view})

@@ -121,16 +121,21 @@ def reindex(
     fetch: FetchConfig | None = None,
     retention_days: int = 0,
     progress: RefreshProgress | None = None,
+    only: frozenset[str] | None = None,
+    caps: dict[str, int] | None = None,
 ) -> ReindexReport:
     """Refresh the store from ``sources`` and rebuild the index at ``index_path`` from it.
 
+    ``only``: the origins to read or fetch this time (one server's refresh); the other sources
+    keep their stored articles. ``caps``: the most articles kept per origin, newest first.
     The previous index keeps serving until the new snapshot is complete and swapped in.
     """
     with refresh_lock(index_path):
         try:
             report = _reindex(
-                sources, index_path, store_path, chunking, bm25, fetch, retention_days, progress
-            )
+                sources, index_path, store_path, chunking, bm25, fetch, retention_days, progress,
+                only, caps or {},
+            )  # fmt: skip
         except NewsbotError as exc:
             _record_outcome(index_path, LastReindex(at=datetime.now(UTC), ok=False, error=str(exc)))
             raise
@@ -220,6 +225,8 @@ def _reindex(
     fetch: FetchConfig | None,
     retention_days: int,
     progress: RefreshProgress | None,
+    only: frozenset[str] | None,
+    caps: dict[str, int],
 ) -> ReindexReport:
     started = time.perf_counter()
     chunking = chunking or ChunkingConfig()
@@ -239,6 +246,8 @@ def _reindex(
         fresh = _Fresh(PATCH_SHARE * live.manifest.counts.articles if live is not None else 0)
         if live is None and not store.count_analyzed(reading.fingerprint):
             fresh.builder = SnapshotBuilder(analyzer, chunking, bm25)
+        kept = {s.origin for s in sources}
+        sources = [s for s in sources if only is None or s.origin in only]
         for source in sources:
             if source.kind == "path":
                 token = _SOURCE.set(source.origin)
@@ -249,8 +258,9 @@ def _reindex(
         remote = [s for s in sources if s.kind != "path"]
         if remote:
             asyncio.run(_collect_remote(remote, store, fetch or FetchConfig(), tally, cutoff))
-        tally.removed += store.remove_origins_except({s.origin for s in sources})
+        tally.removed += store.remove_origins_except(kept)
         pruned = store.prune_older_than(cutoff) if cutoff else 0
+        pruned += store.cap_origins(caps)
         fingerprint = reading.fingerprint
         _analyze_pending(store, reading, tally, fresh)
         analyzed = fresh.count
@@ -449,7 +459,10 @@ def _read_file(
                 tally.count(change)
                 held[digest] = identity[0]
                 if change in (Change.NEW, Change.UPDATED):
-                    fresh.add(article.meta().model_copy(update={"id": stored_id}), passages)
+                    fresh.add(
+                        article.meta().model_copy(update={"id": stored_id, "via": source.origin}),
+                        passages,
+                    )
     return whole, surprises
 
 

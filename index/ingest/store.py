@@ -285,6 +285,27 @@ class ArticleStore:
                 (cutoff.isoformat(),),
             ).rowcount
 
+    def cap_origins(self, caps: dict[str, int]) -> int:
+        """Keep at most ``caps[origin]`` articles of each origin, the newest; the rest go."""
+        removed = 0
+        with self._transaction():
+            for origin, keep in caps.items():
+                removed += self._db.execute(
+                    "DELETE FROM articles WHERE id IN (SELECT id FROM articles WHERE origin=?"
+                    " ORDER BY COALESCE(published, first_seen) DESC LIMIT -1 OFFSET ?)",
+                    (origin, keep),
+                ).rowcount
+        return removed
+
+    def fetched_since(self, urls: list[str], since: datetime) -> set[str]:
+        """Which of ``urls`` were fetched (successfully or not) at ``since`` or later."""
+        marks = ",".join("?" * len(urls))
+        rows = self._db.execute(
+            f"SELECT url FROM fetch_state WHERE url IN ({marks}) AND last_attempt >= ?",
+            (*urls, since.isoformat()),
+        )
+        return {row[0] for row in rows}
+
     def generation(self) -> int:
         """A number that grows with every change to the articles or their analysis, in the same
         transaction as the change (triggers): a snapshot built from generation N is current
@@ -391,14 +412,14 @@ class ArticleStore:
         for start in range(0, len(ids), READ_BATCH):
             chunk = ids[start : start + READ_BATCH]
             rows = self._db.execute(
-                "SELECT id, url, title, text, source, published, authors FROM articles"
+                "SELECT id, url, title, text, source, published, authors, origin FROM articles"
                 f" WHERE id IN ({','.join('?' * len(chunk))}) ORDER BY id",
                 chunk,
             ).fetchall()
             for row in rows:
                 yield Article(
                     id=row[0], url=row[1], title=row[2], text=row[3], source=row[4],
-                    published=row[5], authors=tuple(json.loads(row[6])),
+                    published=row[5], authors=tuple(json.loads(row[6])), via=row[7],
                 )  # fmt: skip
 
     def count_pending(self, fingerprint: str) -> int:
@@ -437,7 +458,8 @@ class ArticleStore:
     def analyzed(self, fingerprint: str) -> Iterator[tuple[ArticleMeta, list[StoredPassage]]]:
         """Every analyzed article with its passages, in a stable order."""
         articles = self._db.execute(
-            "SELECT id, url, title, source, published, authors FROM articles WHERE analysis=? ORDER BY id",
+            "SELECT id, url, title, source, published, authors, origin FROM articles"
+            " WHERE analysis=? ORDER BY id",
             (fingerprint,),
         )
         passages = self._db.cursor().execute(
@@ -454,6 +476,7 @@ class ArticleStore:
                 source=row[3],
                 published=row[4],
                 authors=tuple(json.loads(row[5])),
+                via=row[6],
             )
             group: list[StoredPassage] = []
             while pending is not None and pending[0] == meta.id:

@@ -72,13 +72,14 @@ class SnapshotBuilder:
         self._published = array("d")
         self._source = array("i")
         self._host = array("i")
+        self._origin = array("i")
         self._sources: dict[str, int] = {}
         self._hosts: dict[str, int] = {}
+        self._origins: dict[str, int] = {}
 
     def add(self, article: ArticleMeta, passages: Iterable[AnalyzedPassage]) -> None:
         number = self.n_articles
-        line, published, source, host = article_fields(article)
-        self._add_article(line, published, source, host)
+        self._add_article(*article_fields(article))
         ids = self._ids
         for position, (text, terms) in enumerate(passages):
             encoded = text.encode("utf-8")
@@ -93,10 +94,10 @@ class SnapshotBuilder:
         """Add articles analyzed in another process: their term ids point into ``chunk.vocab``."""
         remap = self._ids(chunk.vocab).astype(np.int32)
         first = self.n_articles
-        for line, published, source, host in zip(
-            chunk.lines, chunk.published, chunk.sources, chunk.hosts, strict=True
+        for fields in zip(
+            chunk.lines, chunk.published, chunk.sources, chunk.hosts, chunk.origins, strict=True
         ):
-            self._add_article(line, published, source, host)
+            self._add_article(*fields)
         counts = chunk.passages_per_article
         self._passage_article.frombytes(
             np.repeat(np.arange(first, self.n_articles, dtype=np.int32), counts).tobytes()
@@ -120,13 +121,16 @@ class SnapshotBuilder:
             found[i] = vocab.setdefault(terms[i], len(vocab))
         return found
 
-    def _add_article(self, line: bytes, published: float, source: str, host: str) -> None:
+    def _add_article(
+        self, line: bytes, published: float, source: str, host: str, origin: str
+    ) -> None:
         self.n_articles += 1
         self._lines.append(line)
         self._line_lengths.append(len(line))
         self._published.append(published)
         self._source.append(self._sources.setdefault(source, len(self._sources)))
         self._host.append(self._hosts.setdefault(host, len(self._hosts)))
+        self._origin.append(self._origins.setdefault(origin, len(self._origins)))
 
     def finish(self) -> Snapshot:
         if not self.n_articles:
@@ -170,17 +174,20 @@ class SnapshotBuilder:
             article_published=np.frombuffer(self._published, dtype=np.float64),
             article_source=np.frombuffer(self._source, dtype=np.int32),
             article_host=np.frombuffer(self._host, dtype=np.int32),
+            article_origin=np.frombuffer(self._origin, dtype=np.int32),
             sources=list(self._sources),
             hosts=list(self._hosts),
+            origins=list(self._origins),
         )
 
 
-def article_fields(article: ArticleMeta) -> tuple[bytes, float, str, str]:
-    """What the index stores per article: its JSON line, date, outlet key and host."""
+def article_fields(article: ArticleMeta) -> tuple[bytes, float, str, str, str]:
+    """What the index stores per article: its JSON line, date, outlet key, host and the
+    source that brought it."""
     host = url_host(article.url) if article.url else ""
     published = article.published.timestamp() if article.published else math.nan
     line = article.model_dump_json(include=set(ArticleMeta.model_fields)).encode() + b"\n"
-    return line, published, article.source.lower(), host
+    return line, published, article.source.lower(), host, article.via
 
 
 def url_host(url: str) -> str:
@@ -253,6 +260,7 @@ class AnalyzedChunk:
     published: list[float]
     sources: list[str]
     hosts: list[str]
+    origins: list[str]
     passages_per_article: np.ndarray
     text_blob: bytes
     text_lengths: np.ndarray
@@ -305,15 +313,16 @@ def _analyze_chunk(job: tuple[int, int] | Sequence[Article]) -> AnalyzedChunk:
         articles = job
     vocab: dict[str, int] = {}
     chunk = AnalyzedChunk(
-        [], [], [], [], np.zeros(0), b"", np.zeros(0), np.zeros(0), np.zeros(0), []
+        [], [], [], [], [], np.zeros(0), b"", np.zeros(0), np.zeros(0), np.zeros(0), []
     )
     per_article, texts, lengths, ids = array("i"), [], array("i"), array("i")
     for article in articles:
-        line, published, source, host = article_fields(article)
+        line, published, source, host, origin = article_fields(article)
         chunk.lines.append(line)
         chunk.published.append(published)
         chunk.sources.append(source)
         chunk.hosts.append(host)
+        chunk.origins.append(origin)
         passages = analyze_article(article, analyzer, chunking)
         per_article.append(len(passages))
         for text, terms in passages:
@@ -355,6 +364,7 @@ def extend_snapshot(
     builder.vocab = dict(snapshot.vocab)
     builder._sources = {name: i for i, name in enumerate(snapshot.sources)}
     builder._hosts = {name: i for i, name in enumerate(snapshot.hosts)}
+    builder._origins = {name: i for i, name in enumerate(snapshot.origins)}
     builder.n_articles = manifest.counts.articles
     for meta, passages in analyzed:
         builder.add(meta, passages)
@@ -414,8 +424,12 @@ def _with_added(snapshot: Snapshot, builder: SnapshotBuilder) -> Snapshot:
         article_host=np.concatenate(
             [snapshot.article_host, np.frombuffer(builder._host, dtype=np.int32)]
         ),
+        article_origin=np.concatenate(
+            [snapshot.article_origin, np.frombuffer(builder._origin, dtype=np.int32)]
+        ),
         sources=list(builder._sources),
         hosts=list(builder._hosts),
+        origins=list(builder._origins),
         # Only the new passages are read; a definition the index already knew keeps its form.
         aliases={**learn_acronyms(builder._texts), **snapshot.aliases},
     )
@@ -497,6 +511,7 @@ def _without(snapshot: Snapshot, gone: np.ndarray) -> Snapshot:
         article_published=snapshot.article_published[keep_article],
         article_source=snapshot.article_source[keep_article],
         article_host=snapshot.article_host[keep_article],
+        article_origin=snapshot.article_origin[keep_article],
         _article_cache={},
     )
 

@@ -18,6 +18,8 @@ from index.search.bm25 import DocFactor, DocMask
 from index.search.snapshot import Snapshot
 
 SECONDS_PER_DAY = 86400.0
+# Servers' views kept ready (one boolean per article each: 160 KB at 160k articles).
+MAX_VIEWS = 256
 
 
 class SearchConfig(BaseModel):
@@ -45,6 +47,13 @@ class SearchFilters(BaseModel):
     )
     since: datetime | None = Field(default=None, description="only articles published from then on")
     source: str | None = Field(default=None, description="only this outlet or site, e.g. cnn.com")
+    origins: frozenset[str] | None = Field(
+        default=None,
+        description=(
+            "only articles from these configured sources (origin keys, 'feed:https://…'): what "
+            "one Discord server may see; None: every source"
+        ),
+    )
 
 
 class Searcher:
@@ -55,6 +64,7 @@ class Searcher:
         self.config = config or SearchConfig()
         self._display: list[str] | None = None
         self._times: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._views: dict[frozenset[str], np.ndarray] = {}
 
     def query_terms(self, question: str) -> list[str]:
         terms = self.snapshot.analyzer.terms(question)
@@ -101,12 +111,12 @@ class Searcher:
             return None
         snap = self.snapshot
         published = snap.article_published
-        before = np.ones(len(published), dtype=bool)
+        before = self.visible(filters.origins)
         if filters.asked is not None:
-            before = ~(published >= _end_of_day(filters.asked))
+            before = before & ~(published >= _end_of_day(filters.asked))
         from_source = self._source_articles(filters.source) if filters.source else before
         if filters.source and not (from_source & before).any():
-            nearest = self.nearest_outlets(filters.source)
+            nearest = self.nearest_outlets(filters.source, origins=filters.origins)
             hint = f"; the nearest outlets are {', '.join(nearest)}" if nearest else ""
             return f"No articles from {filters.source} in the index{hint}."
         if filters.since is not None:
@@ -126,13 +136,17 @@ class Searcher:
                 )
         return None
 
-    def outlets(self, typed: str = "", limit: int = 25) -> list[str]:
+    def outlets(
+        self, typed: str = "", limit: int = 25, origins: frozenset[str] | None = None
+    ) -> list[str]:
         """Outlet names and sites in the index for a half-typed ``typed``: those starting with
-        it first, then those containing it, each by how many articles they have."""
+        it first, then those containing it, each by how many articles they have. With
+        ``origins``, only those of articles from these sources (one server's view)."""
         snap = self.snapshot
         typed = typed.lower().strip()
-        counts = np.bincount(snap.article_source, minlength=len(snap.sources))
-        host_counts = np.bincount(snap.article_host, minlength=len(snap.hosts))
+        visible = self.visible(origins)
+        counts = np.bincount(snap.article_source[visible], minlength=len(snap.sources))
+        host_counts = np.bincount(snap.article_host[visible], minlength=len(snap.hosts))
         names = [
             (n, int(c)) for n, c in zip(self.display_sources(), counts, strict=True) if n and c
         ]
@@ -159,10 +173,17 @@ class Searcher:
             self._display = names
         return self._display
 
-    def nearest_outlets(self, wanted: str, limit: int = 3) -> list[str]:
+    def nearest_outlets(
+        self, wanted: str, limit: int = 3, origins: frozenset[str] | None = None
+    ) -> list[str]:
         """Outlets spelled like ``wanted``, as the articles spell them, for "did you mean"."""
-        shown = dict(zip(self.snapshot.sources, self.display_sources(), strict=True))
-        shown.update((h, h) for h in self.snapshot.hosts)
+        snap = self.snapshot
+        visible = self.visible(origins)
+        shown = {
+            snap.sources[i]: self.display_sources()[i]
+            for i in np.unique(snap.article_source[visible]).tolist()
+        }
+        shown.update((snap.hosts[i], snap.hosts[i]) for i in np.unique(snap.article_host[visible]))
         keys = sorted(n for n in shown if n)
         close = difflib.get_close_matches(wanted.lower().strip(), keys, n=limit, cutoff=0.5)
         return [shown[key] for key in close]
@@ -179,10 +200,18 @@ class Searcher:
         return [self._hit(int(firsts[a]), 0.0) for a in order[:limit]]
 
     def _allowed(self, filters: SearchFilters) -> DocMask | None:
-        if filters.asked is None and filters.since is None and not filters.source:
+        if (
+            filters.asked is None
+            and filters.since is None
+            and not filters.source
+            and filters.origins is None
+        ):
             return None
         snap = self.snapshot
         wanted_articles = self._source_articles(filters.source) if filters.source else None
+        if filters.origins is not None:
+            visible = self.visible(filters.origins)
+            wanted_articles = visible if wanted_articles is None else wanted_articles & visible
         asked_end = _end_of_day(filters.asked) if filters.asked is not None else None
         since = filters.since.timestamp() if filters.since is not None else None
 
@@ -200,6 +229,21 @@ class Searcher:
             return keep
 
         return allowed
+
+    def visible(self, origins: frozenset[str] | None) -> np.ndarray:
+        """Per article: may this view see it? Articles indexed without a source of their own
+        (built straight from files, not through the store) belong to everyone."""
+        snap = self.snapshot
+        if origins is None:
+            return np.ones(len(snap.article_origin), dtype=bool)
+        view = self._views.get(origins)
+        if view is None:
+            ids = [i for i, name in enumerate(snap.origins) if name in origins or not name]
+            view = np.isin(snap.article_origin, ids)
+            if len(self._views) >= MAX_VIEWS:
+                self._views.clear()
+            self._views[origins] = view
+        return view
 
     def _source_articles(self, wanted: str) -> np.ndarray:
         """Per article: is it from the outlet or site asked for ("cnn.com", "The Circuit")?"""

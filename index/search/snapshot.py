@@ -10,8 +10,9 @@ Layout of the index folder::
         passage_article passage_position text_offsets .npy           passages, by id
         passages.txt            passage texts, UTF-8, back to back
         articles.jsonl          article metadata, one per line, found by article_offsets.npy
-        article_published article_source article_host .npy           what ranking and filters use
-        sources.json hosts.json the outlet names and host names those arrays point into
+        article_published article_source article_host article_origin .npy  what ranking and filters use
+        sources.json hosts.json origins.json  the outlet names, hosts and configured sources
+                                those arrays point into
 
 Arrays are read with ``allow_pickle=False`` and memory-mapped, so several bot processes share one
 copy and a load touches only what a search reads; JSON is read with the json module. Nothing
@@ -41,11 +42,11 @@ from index.models import ArticleMeta, Passage
 from index.search.analyzer import Analyzer, AnalyzerConfig
 from index.search.bm25 import BM25Params, Postings
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 _POSTINGS = ("offsets", "docs", "tfs", "weights", "base", "term_max")
 _TABLES = (
     "doc_len", "passage_article", "passage_position", "text_offsets",
-    "article_offsets", "article_published", "article_source", "article_host",
+    "article_offsets", "article_published", "article_source", "article_host", "article_origin",
 )  # fmt: skip
 _REBUILD = "run `newsbot reindex` to rebuild it"
 
@@ -91,8 +92,10 @@ class Snapshot:
     article_published: np.ndarray  # POSIX seconds, NaN when undated
     article_source: np.ndarray
     article_host: np.ndarray
+    article_origin: np.ndarray  # which configured source brought each article: per-server views
     sources: list[str]
     hosts: list[str]
+    origins: list[str]
     # Acronyms the articles define ("faa" -> "Federal Aviation Administration"); see acronyms.py.
     aliases: dict[str, str] = field(default_factory=dict)
     _article_cache: dict[int, ArticleMeta] = field(default_factory=dict, repr=False)
@@ -223,6 +226,7 @@ def _load(path: Path) -> Snapshot:
         vocab_list = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
         sources = json.loads((folder / "sources.json").read_text(encoding="utf-8"))
         hosts = json.loads((folder / "hosts.json").read_text(encoding="utf-8"))
+        origins = json.loads((folder / "origins.json").read_text(encoding="utf-8"))
         texts = _map(folder / "passages.txt")
         article_lines = _map(folder / "articles.jsonl")
         aliases_file = folder / "aliases.json"  # absent from snapshots of older newsbots
@@ -246,6 +250,7 @@ def _load(path: Path) -> Snapshot:
         article_lines=article_lines,
         sources=sources,
         hosts=hosts,
+        origins=origins,
         aliases=aliases,
     )
     _check_consistent(path, snap, len(vocab_list))
@@ -395,6 +400,7 @@ def _check_consistent(path: Path, snap: Snapshot, n_vocab: int) -> None:
             len(snap.article_published)
             == len(snap.article_source)
             == len(snap.article_host)
+            == len(snap.article_origin)
             == c.articles,
             "articles",
         ),
@@ -422,6 +428,7 @@ def _write_files(snapshot: Snapshot, folder: Path) -> None:
     _write_text(folder / "vocab.json", json.dumps(vocab, ensure_ascii=False))
     _write_text(folder / "sources.json", json.dumps(snapshot.sources, ensure_ascii=False))
     _write_text(folder / "hosts.json", json.dumps(snapshot.hosts, ensure_ascii=False))
+    _write_text(folder / "origins.json", json.dumps(snapshot.origins, ensure_ascii=False))
     _write_text(folder / "aliases.json", json.dumps(snapshot.aliases, ensure_ascii=False))
     files = {f.name: f.stat().st_size for f in sorted(folder.iterdir())}
     checksums = {name: _sha256(folder / name) for name in files}

@@ -450,27 +450,19 @@ class FakeDiscord:
         roles: list[str] | None = None,
         guild: str = GUILD_ID,
     ) -> str:
-        """A user runs a slash command; returns the interaction token to follow its replies."""
-        command = self._command(name)
-        data = {
-            "id": command["id"], "name": name, "type": 1, "guild_id": guild,
-            "options": [{"name": k, "type": 3, "value": v} for k, v in (options or {}).items()],
-        }  # fmt: skip
+        """A user runs a slash command ("sources add" for a subcommand); returns the interaction
+        token to follow its replies."""
+        data = self._command_data(name, options or {}, guild)
         return await self._interact(
             2, data, author=author, permissions=permissions, roles=roles, guild=guild
         )
 
     async def autocomplete(
-        self, name: str, options: dict[str, Any], focused: str
+        self, name: str, options: dict[str, Any], focused: str, *, guild: str = GUILD_ID
     ) -> list[dict[str, Any]]:
         """A user types into an option with autocomplete; returns the choices offered."""
-        command = self._command(name)
-        data = {
-            "id": command["id"], "name": name, "type": 1, "guild_id": GUILD_ID,
-            "options": [{"name": k, "type": 3, "value": v, **({"focused": True} if k == focused else {})}
-                        for k, v in options.items()],
-        }  # fmt: skip
-        token = await self._interact(4, data)
+        data = self._command_data(name, options, guild, focused)
+        token = await self._interact(4, data, guild=guild)
         await self.wait_for(lambda: bool(self.replies_to(token)))
         return self.replies_to(token)[0].body.get("choices", [])
 
@@ -481,6 +473,29 @@ class FakeDiscord:
         message = self.messages[message_id]
         data = {"custom_id": custom_id, "component_type": 2}
         return await self._interact(3, data, author=author, message=message)
+
+    def _command_data(
+        self, name: str, options: dict[str, Any], guild: str, focused: str | None = None
+    ) -> dict[str, Any]:
+        group, _, sub = name.partition(" ")
+        command = self._command(group)
+        given = [
+            {"name": k, "type": 3, "value": v, **({"focused": True} if k == focused else {})}
+            for k, v in options.items()
+        ]
+        if sub:  # a subcommand: its options sit inside it
+            given = [{"name": sub, "type": 1, "options": given}]
+        return {"id": command["id"], "name": group, "type": 1, "guild_id": guild, "options": given}
+
+    async def add_guild(self, guild_id: str) -> None:
+        """The bot is invited to a server."""
+        self.guild_ids.append(guild_id)
+        await self.dispatch("GUILD_CREATE", {**self._guild(guild_id), "guild_id": guild_id})
+
+    async def remove_guild(self, guild_id: str) -> None:
+        """The bot is removed from a server (no "unavailable": it is gone, not an outage)."""
+        self.guild_ids.remove(guild_id)
+        await self.dispatch("GUILD_DELETE", {"id": guild_id, "guild_id": guild_id})
 
     def _command(self, name: str) -> dict[str, Any]:
         scope = GUILD_ID if GUILD_ID in self.synced else "global"

@@ -19,7 +19,14 @@ import yarl
 
 from bot.discord_client import NewsBot
 from bot.launcher import build_service, rebuild_from, serve, setup_logging
-from bot.settings import DiscordSettings, IndexSettings, Settings, SourceSettings, sample_news_dir
+from bot.settings import (
+    DiscordSettings,
+    IndexSettings,
+    ServersSettings,
+    Settings,
+    SourceSettings,
+    sample_news_dir,
+)
 from index.ingest.fetch import FetchConfig
 from tests.bot.fake_discord import (
     ADMIN_ROLE_ID,
@@ -84,6 +91,8 @@ def make_settings(tmp_path: Path, **discord_options: Any) -> Settings:
         sources=[SourceSettings(path=sample_news_dir()), SourceSettings(path=extra)],
         discord=DiscordSettings(**{**options, **discord_options}),
         fetch=FetchConfig(**LOOPBACK_ALLOW),
+        # Tests refresh more often than a real server may.
+        servers=ServersSettings(reindex_cooldown_minutes=0, min_refresh_minutes=0),
     )
 
 
@@ -142,10 +151,10 @@ def gated_rebuild(settings: Settings) -> tuple[Any, threading.Event, threading.E
     real(None)
     entered, release = threading.Event(), threading.Event()
 
-    def gated(progress: Any) -> Any:
+    def gated(progress: Any, only: Any = None) -> Any:
         entered.set()
         release.wait(30)
-        return real(progress)
+        return real(progress, only)
 
     return gated, entered, release
 
@@ -167,7 +176,16 @@ def test_login_then_sync_then_ready_with_the_declared_commands(
             assert log.index("GET users/@me") < log.index(f"SYNC {GUILD_ID}") < log.index("READY")
             assert "SYNC global" not in log  # guild ids configured: never both
             commands = {c["name"]: c for c in h.fake.synced[GUILD_ID]}
-            assert set(commands) == {"ask", "latest", "reindex", "report", "sources", "help"}
+            assert set(commands) == {
+                "ask",
+                "latest",
+                "reindex",
+                "report",
+                "sources",
+                "settings",
+                "help",
+            }
+            assert int(commands["settings"]["default_member_permissions"]) == MANAGE_GUILD
             question, since, source = commands["ask"]["options"]
             assert (question["name"], question["type"], question["required"]) == (
                 "question",
@@ -397,7 +415,7 @@ def test_cooldown_refusal_says_when_to_retry(
 def test_sources_and_help(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     async def scenario() -> None:
         async with running(make_settings(tmp_path), monkeypatch) as h:
-            [sources] = await h.slash_replies("sources")
+            [sources] = await h.slash_replies("sources list")
             [embed] = embeds(sources)
             assert "**14** articles" in embed["description"]
             assert "Newest article: 2024-09-03" in embed["description"]
@@ -407,9 +425,14 @@ def test_sources_and_help(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
             text = embeds(helped)[0]["description"]
             # Every command Discord was given is explained, with each of its options.
             for command in h.fake.synced[GUILD_ID]:
-                assert f"**/{command['name']}**" in text
-                for option in command.get("options", []):
-                    assert option["name"] in text, (command["name"], option["name"])
+                options = command.get("options", [])
+                subcommands = [o for o in options if o["type"] == 1]
+                for name, given in [(f"{command['name']} {o['name']}", o) for o in subcommands] or [
+                    (command["name"], command)
+                ]:
+                    assert f"**/{name}**" in text, name
+                    for option in given.get("options", []):
+                        assert option["name"] in text, (name, option["name"])
             assert "reply to one of my answers" in text and "Ask a follow-up" in text
 
     run_async(scenario)
@@ -480,7 +503,7 @@ def test_sources_shows_feed_health(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
         async def scenario() -> None:
             async with running(settings, monkeypatch) as h:
-                [reply] = await h.slash_replies("sources")
+                [reply] = await h.slash_replies("sources list")
                 feeds = discord_shows(embeds(reply)[0]["fields"][1]["value"])
                 assert f"✅ {good}: 1 articles, last success 20" in feeds
                 assert (

@@ -90,7 +90,7 @@ def test_sync_commands_registers_globally_and_exits(tmp_path: Path) -> None:
     assert code == 0, output
     assert "Synced the slash commands: global." in output
     assert {c["name"] for c in fake.synced["global"]} == {
-        "ask", "latest", "reindex", "report", "sources", "help",
+        "ask", "latest", "reindex", "report", "sources", "settings", "help",
     }  # fmt: skip
     assert "READY" not in fake.log  # HTTP only: no gateway connection for a sync
 
