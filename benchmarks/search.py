@@ -47,12 +47,18 @@ from index.answer.answerer import Answerer
 from index.models import Article
 from index.search import snapshot as snapshots
 from index.search.build import analyze_articles, build_snapshot, extend_snapshot
-from index.search.searcher import SearchConfig, Searcher
+from index.search.searcher import SearchConfig, Searcher, SearchFilters
 
 VOCAB = 200_000
 SEED = 20240119
 QUERIES = 200
 BM25_QUERIES = {10_000: 100, 100_000: 30, 1_000_000: 8}
+# Servers that each add their own feeds (issue 16): the cost of searching one server's view.
+FEEDS, SERVERS, FEEDS_PER_SERVER = 5_000, 1_000, 20
+
+
+def feed_origin(number: int) -> str:
+    return f"feed:https://feeds{number}.example/rss"
 
 
 def vocabulary(rng: np.random.Generator) -> np.ndarray:
@@ -167,12 +173,26 @@ def serve_real(index: Path) -> dict[str, dict[str, float]]:
     analyzed = [[t for t in plain.snapshot.analyzer.terms(q) if t in snap.vocab] for q in questions]
     for q in questions[:20]:  # warm the page cache and the lazily loaded word lists
         answerer.answer(q)
+    rng = np.random.default_rng(SEED)
+    feeds = len([o for o in snap.origins if o.startswith("feed:")])
+    views = [
+        frozenset(feed_origin(int(f)) for f in rng.choice(max(feeds, 1), FEEDS_PER_SERVER, replace=False))
+        for _ in range(SERVERS)
+    ]
+    server_of = {q: views[i % SERVERS] for i, q in enumerate(questions)}
     ways = {
         "top-10, MaxScore": lambda q, terms: postings.top_k([snap.vocab[t] for t in terms], 10),
         "top-10, every posting": lambda q, terms: _every_posting(postings, snap, terms),
         "search as the product runs it": lambda q, terms: product.search(q, 10),
         "whole answer": lambda q, terms: answerer.answer(q),
     }
+    if feeds:
+        ways[f"search, one of {SERVERS:,} servers ({FEEDS_PER_SERVER} of {feeds:,} feeds)"] = (
+            lambda q, terms: product.search(q, 10, SearchFilters(origins=server_of[q]))
+        )
+        ways[f"whole answer, one of {SERVERS:,} servers"] = lambda q, terms: answerer.answer(
+            q, view=server_of[q]
+        )
     rows = {}
     for name, way in ways.items():
         times = []
@@ -353,10 +373,11 @@ def real_main(args: argparse.Namespace) -> None:
             seeds = seed_paths(args.seed_articles)
             for size in args.sizes:
                 # About 6.4 passages per news-like article.
+                # Each article came through one of FEEDS feeds, as when servers add their own.
                 built = build_snapshot(
                     [
-                        Article.model_validate(r)
-                        for r in newslike_articles(size * 10 // 64, SEED, seeds)
+                        Article.model_validate({**r, "via": feed_origin(i % FEEDS)})
+                        for i, r in enumerate(newslike_articles(size * 10 // 64, SEED, seeds))
                     ]
                 )
                 snapshots.save(built, Path(tmp) / f"real-{size}")

@@ -108,6 +108,7 @@ class NewsBot(commands.Bot):
         pruned = await asyncio.to_thread(self.journal.prune)
         if pruned:
             log.info("Pruned %d answers older than %d days", pruned, self.journal.retention_days)
+        await self.purge_departed()
         await self.sync_commands()
 
     async def close(self) -> None:
@@ -123,18 +124,24 @@ class NewsBot(commands.Bot):
             index = f"no index yet ({exc})"
         for guild in self.guilds:
             await asyncio.to_thread(self.servers.joined, guild.id, guild.name)
+        log.info("ready: %d servers; %s", len(self.guilds), index)
+
+    async def purge_departed(self) -> None:
+        """Forget servers the bot left longer ago than the grace period (at start and before
+        each scheduled refresh, which then prunes the articles no one follows any more)."""
         purged = await asyncio.to_thread(self.servers.purge_departed)
         if purged:
             log.info("Deleted the settings and sources of %d servers left long ago", len(purged))
-        log.info("ready: %d servers; %s", len(self.guilds), index)
 
+    # Joining and leaving write one small row, in the event loop on purpose: an event that
+    # follows (a question in that server) must find it written.
     async def on_guild_join(self, guild: discord.Guild) -> None:
-        await asyncio.to_thread(self.servers.joined, guild.id, guild.name)
+        self.servers.joined(guild.id, guild.name)
         log.info("Joined a server (%d members)", guild.member_count or 0)
 
     async def on_guild_remove(self, guild: discord.Guild) -> None:
         # Kept for the grace period: a server that re-invites the bot finds its setup again.
-        await asyncio.to_thread(self.servers.left, guild.id)
+        self.servers.left(guild.id)
         log.info("Left a server; its settings are kept for %g days", self.servers.grace.days)
 
     async def on_message(self, message: discord.Message) -> None:

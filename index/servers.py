@@ -394,6 +394,15 @@ class ServerDirectory:
         return 0.0
 
 
+def source_names(global_sources: list[SourceRef], own: list[ServerSource]) -> dict[str, str]:
+    """Every name a server may call one of its sources by (name, or location), to its origin."""
+    named = {(s.name or s.location): s.origin for s in global_sources}
+    named.update({s.location: s.origin for s in global_sources})
+    named.update({s.name: s.ref.origin for s in own})
+    named.update({s.ref.location: s.ref.origin for s in own})
+    return named
+
+
 def view_of(
     global_sources: list[SourceRef],
     own: list[ServerSource],
@@ -401,10 +410,7 @@ def view_of(
 ) -> frozenset[str]:
     """The origins a channel's questions may see: the global sources and the server's own, or
     only the ``chosen`` ones among them (by name or location)."""
-    named = {(s.name or s.location): s.origin for s in global_sources}
-    named.update({s.location: s.origin for s in global_sources})
-    named.update({s.name: s.ref.origin for s in own})
-    named.update({s.ref.location: s.ref.origin for s in own})
+    named = source_names(global_sources, own)
     if chosen is None:
         return frozenset(named.values())
     return frozenset(named[n] for n in chosen if n in named)

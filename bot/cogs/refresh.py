@@ -34,6 +34,7 @@ class RefreshCog(commands.Cog):
         if not self._started:  # tasks.loop runs once at start; the index was just loaded then
             self._started = True
             return
+        await self.bot.purge_departed()
         try:
             report = await asyncio.to_thread(self.bot.service.reindex)
         except (ReindexRunningError, ReindexLockedError):

@@ -11,9 +11,9 @@ from discord.ext import commands
 
 from bot.discord_client import NewsBot, admin_only
 from bot.discord_render import BLUE, inert, message_text, status_embed
-from index.ingest.validate import source_problem
+from index.ingest.validate import check_source
 from index.models import SourceRef
-from index.servers import SETTINGS, ServerError
+from index.servers import SETTINGS, ServerError, source_names
 
 URL = app_commands.Range[str, 1, 2000]
 
@@ -76,15 +76,18 @@ class ServersCog(commands.Cog):
                 "/sources remove first."
             )
         await interaction.response.defer(ephemeral=True, thinking=True)
-        problem = await asyncio.to_thread(source_problem, ref, self.bot.settings.fetch)
-        if problem:
+        check = await asyncio.to_thread(check_source, ref, self.bot.settings.fetch)
+        if check.problem:
             await interaction.edit_original_response(
-                content=message_text(f"Not added: {ref.location}: {problem}.")
+                content=message_text(f"Not added: {ref.location}: {check.problem}.")
             )
             return
         try:
             added = await asyncio.to_thread(
-                self.bot.servers.add_source, guild, ref, limits.max_sources
+                self.bot.servers.add_source,
+                guild,
+                ref.model_copy(update={"name": check.title[:80] or None}),
+                limits.max_sources,
             )
         except ServerError as error:
             await interaction.edit_original_response(content=message_text(str(error)))
@@ -181,6 +184,15 @@ class ServersCog(commands.Cog):
         value: app_commands.Range[str, 1, 1000],
         channel: discord.TextChannel | None = None,
     ) -> None:
+        if setting == "sources":
+            own = await asyncio.to_thread(self.bot.servers.sources, interaction.guild_id or 0)
+            known = source_names(self.bot.settings.source_refs(), own)
+            unknown = [n.strip() for n in value.split(",") if n.strip() and n.strip() not in known]
+            if unknown:
+                raise ServerError(
+                    f"No source here is named {', '.join(unknown)}; the names are: "
+                    f"{', '.join(sorted(known))}."
+                )
         saved = await asyncio.to_thread(
             self.bot.servers.set,
             interaction.guild_id or 0,

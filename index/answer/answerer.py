@@ -229,7 +229,11 @@ class Answerer:
         return Answer(
             question=question,
             indexed_at=manifest.created_at,
-            articles=manifest.counts.articles,
+            articles=(
+                int(self.searcher.visible(filters.origins).sum())
+                if filters is not None and filters.origins is not None
+                else manifest.counts.articles
+            ),
             asked=filters.asked if filters else None,
         )
 

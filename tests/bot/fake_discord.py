@@ -490,7 +490,9 @@ class FakeDiscord:
     async def add_guild(self, guild_id: str) -> None:
         """The bot is invited to a server."""
         self.guild_ids.append(guild_id)
-        await self.dispatch("GUILD_CREATE", {**self._guild(guild_id), "guild_id": guild_id})
+        # Without "unavailable": a server joined, not one back from an outage.
+        guild = {k: v for k, v in self._guild(guild_id).items() if k != "unavailable"}
+        await self.dispatch("GUILD_CREATE", {**guild, "guild_id": guild_id})
 
     async def remove_guild(self, guild_id: str) -> None:
         """The bot is removed from a server (no "unavailable": it is gone, not an outage)."""
