@@ -176,7 +176,9 @@ def serve_real(index: Path) -> dict[str, dict[str, float]]:
     rng = np.random.default_rng(SEED)
     feeds = len([o for o in snap.origins if o.startswith("feed:")])
     views = [
-        frozenset(feed_origin(int(f)) for f in rng.choice(max(feeds, 1), FEEDS_PER_SERVER, replace=False))
+        frozenset(
+            feed_origin(int(f)) for f in rng.choice(max(feeds, 1), FEEDS_PER_SERVER, replace=False)
+        )
         for _ in range(SERVERS)
     ]
     server_of = {q: views[i % SERVERS] for i, q in enumerate(questions)}

@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field
 
 from index.answer.question import parse_since
 from index.errors import NewsbotError
+from index.ingest.store import cannot_open
 from index.models import SourceRef
 
 DEFAULT_GRACE_DAYS = 7
@@ -193,9 +194,7 @@ class ServerDirectory:
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
-            raise ServerError(
-                f"The server settings in {path} cannot be opened ({exc}); check the file's permissions."
-            ) from None
+            raise ServerError(cannot_open(path, exc)) from None
 
     def close(self) -> None:
         with self._lock:

@@ -28,6 +28,7 @@ from index.answer.sentences import split_sentences
 from index.answer.spans import asking_part
 from index.answer.understanding import Conversation, Turn, strip_wrappers
 from index.errors import NewsbotError
+from index.ingest.store import cannot_open
 from index.models import Answer
 from index.search.searcher import SearchFilters
 from index.search.stopwords import DEFAULT as STOPWORDS
@@ -133,9 +134,7 @@ class Journal:
                 )
                 row = self._db.execute("SELECT value FROM journal_meta WHERE key='salt'").fetchone()
         except sqlite3.DatabaseError as exc:
-            raise JournalError(
-                f"The answer journal in {path} cannot be opened ({exc}); check the file's permissions."
-            ) from None
+            raise JournalError(cannot_open(path, exc)) from None
         self._salt = str(row[0])
 
     def close(self) -> None:

@@ -146,6 +146,21 @@ class StoredPassage(BaseModel):
     terms: list[str]
 
 
+def cannot_open(path: Path, exc: sqlite3.DatabaseError) -> str:
+    """Why the store file (articles, journal and server settings share it) cannot be opened,
+    and what to do: wait for a lock, or move a damaged file aside."""
+    if "locked" in str(exc) or "busy" in str(exc):
+        # Busy is not broken: moving it aside would throw the articles away.
+        return (
+            f"The article store {path} is locked by another program ({exc}); wait for it to "
+            "finish and run the command again."
+        )
+    return (
+        f"The article store {path} cannot be opened ({exc}); move it aside and run "
+        "`newsbot reindex`."
+    )
+
+
 class ArticleStore:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -158,15 +173,7 @@ class ArticleStore:
             self._db.executescript(_SCHEMA)
             row = self._db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
         except sqlite3.DatabaseError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):
-                # Busy is not broken: moving it aside would throw the articles away.
-                raise StoreError(
-                    f"The article store {path} is locked by another program ({exc}); wait for it "
-                    "to finish and run the command again."
-                ) from None
-            raise StoreError(
-                f"The article store {path} cannot be opened ({exc}); move it aside and run `newsbot reindex`."
-            ) from None
+            raise StoreError(cannot_open(path, exc)) from None
         if row is None:
             self._db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
         elif row[0] != str(SCHEMA_VERSION):

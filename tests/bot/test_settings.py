@@ -32,6 +32,7 @@ def test_the_example_values_are_the_defaults() -> None:
     assert example.answer == defaults.answer
     assert example.discord == defaults.discord
     assert example.fetch == defaults.fetch
+    assert example.servers == defaults.servers
 
 
 def test_no_config_means_the_bundled_sample_news(tmp_path: Path) -> None:
