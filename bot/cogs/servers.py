@@ -212,6 +212,25 @@ class ServersCog(commands.Cog):
             ephemeral=True,
         )
 
+    @settings_set.autocomplete("value")
+    async def _values(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        """Values that fit the setting chosen: this server's source names, or periods."""
+        setting = getattr(interaction.namespace, "setting", None)
+        if setting == "sources":
+            own = await asyncio.to_thread(self.bot.servers.sources, interaction.guild_id or 0)
+            names = [r.name or r.location for r in self.bot.settings.source_refs()]
+            names += [s.name for s in own]
+        elif setting == "since":
+            names = ["24h", "7d", "30d"]
+        else:
+            return []
+        typed = current.lower().rsplit(",", 1)[-1].strip()
+        return [
+            app_commands.Choice(name=n[:100], value=n[:100]) for n in names if typed in n.lower()
+        ][:25]
+
     @server_settings.command(name="reset", description="Go back to the default for a setting")
     @app_commands.describe(setting="what to reset", channel="only this channel's own value")
     @app_commands.choices(setting=[app_commands.Choice(name=k, value=k) for k in SETTINGS])

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from bot.settings import ServersSettings, Settings
+from bot.settings import ServersSettings, Settings, reindex_with
 from index.ingest.store import ArticleStore
+from index.models import SourceRef
 from index.servers import ServerDirectory
 from tests.bot.fake_discord import ADMIN_ROLE_ID, GUILD_ID, FakeDiscord, Sent
 from tests.bot.test_cli import run
@@ -275,3 +276,62 @@ def write_config(tmp_path: Path, settings: Settings) -> Path:
     config = tmp_path / "newsbot.toml"
     config.write_text(f'[index]\npath = "{settings.index.path}"\n', encoding="utf-8")
     return config
+
+
+def test_a_servers_reindex_refetches_nothing_fresh_and_waits_between_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = two_servers(tmp_path, reindex_cooldown_minutes=15, min_refresh_minutes=15)
+    admin = {"roles": [ADMIN_ROLE_ID]}
+
+    def summary(s: Sent) -> bool:
+        return bool(s.body.get("embeds"))
+
+    async def scenario() -> None:
+        with NewsServer() as news:
+            feed = coast_feed(news)
+            async with running(settings, monkeypatch, fake=fake_with_two()) as h:
+                await reply(h, "sources add", {"feed": feed}, **admin)
+                assert len(news.hits("/coast.rss")) == 2  # the check, then the first fetch
+                done = await reply(h, "reindex", {}, until=summary, **admin)
+                assert "0 fetched" in text_of(done) and "**15** articles" in text_of(done)
+                assert len(news.hits("/coast.rss")) == 2  # fetched minutes ago: not again
+                again = await reply(h, "reindex", {}, **admin)
+                assert (
+                    again.body["flags"] & 64 and "try again in 15 minutes" in again.body["content"]
+                )
+                # Another server has its own pause.
+                other = await reply(
+                    h, "reindex", {}, until=summary, roles=[ADMIN_ROLE_ID], guild=GUILD_B
+                )
+                assert "Reindex complete" in text_of(other)
+                offered = await h.fake.autocomplete(
+                    "settings set", {"setting": "sources", "value": "coa"}, "value"
+                )
+                assert [c["value"] for c in offered] == ["Coast News"]
+
+    run_async(scenario)
+
+
+def test_a_servers_source_keeps_its_newest_articles_only(tmp_path: Path) -> None:
+    with NewsServer() as news:
+        items = []
+        for day in (3, 4, 5):
+            page = news.add(
+                f"/day{day}",
+                article_page(f"Tide report {day}", [f"On day {day} the tide rose {day} metres."]),
+            )
+            date = f"Mon, 0{day} Jun 2024 10:00:00 GMT"
+            items.append({"title": f"Tide report {day}", "link": page, "date": date})
+        feed = news.add("/tides.rss", rss("Tides", items), content_type="application/rss+xml")
+        settings = make_settings(tmp_path).model_copy(
+            update={"servers": ServersSettings(articles_per_source=2)}
+        )
+        directory = ServerDirectory(settings.store_path)
+        directory.add_source(1, SourceRef(kind="feed", location=feed), limit=5)
+        directory.close()
+        reindex_with(settings)
+    with ArticleStore(settings.store_path) as store:
+        assert store.count_by_origin()[f"feed:{feed}"] == 2
+        titles = {a.title for a in store.pending_analysis("") if a.via == f"feed:{feed}"}
+    assert titles == {"Tide report 4", "Tide report 5"}
