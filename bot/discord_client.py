@@ -117,13 +117,13 @@ class NewsBot(commands.Bot):
         self.servers.close()
 
     async def on_ready(self) -> None:
+        # Before any await: the bot may be closing by the time a thread would finish.
+        self.servers.joined_all([(g.id, g.name) for g in self.guilds])
         try:
             status = await asyncio.to_thread(self.service.status)
             index = f"{status.articles:,} articles, {status.passages:,} passages, built {status.indexed_at:%Y-%m-%d %H:%M} UTC"
         except NewsbotError as exc:
             index = f"no index yet ({exc})"
-        for guild in self.guilds:
-            await asyncio.to_thread(self.servers.joined, guild.id, guild.name)
         log.info("ready: %d servers; %s", len(self.guilds), index)
 
     async def purge_departed(self) -> None:

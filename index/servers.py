@@ -216,12 +216,19 @@ class ServerDirectory:
     def joined(self, guild: int, name: str, now: datetime | None = None) -> None:
         """The bot is in ``guild``: a new server, or one back within its grace period (whose
         settings and sources are kept)."""
+        self.joined_all([(guild, name)], now)
+
+    def joined_all(self, guilds: list[tuple[int, str]], now: datetime | None = None) -> None:
+        """``joined`` for every server the bot is in at start, in one transaction."""
         at = (now or datetime.now(UTC)).isoformat()
-        self._run(
-            "INSERT INTO servers VALUES (?,?,?,NULL) ON CONFLICT(guild) DO UPDATE SET"
-            " name=excluded.name, left_at=NULL",
-            (str(guild), name, at),
-        )
+        with self._lock:
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                "INSERT INTO servers VALUES (?,?,?,NULL) ON CONFLICT(guild) DO UPDATE SET"
+                " name=excluded.name, left_at=NULL",
+                [(str(guild), name, at) for guild, name in guilds],
+            )
+            self._db.execute("COMMIT")
 
     def left(self, guild: int, now: datetime | None = None) -> None:
         at = (now or datetime.now(UTC)).isoformat()
