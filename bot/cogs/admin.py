@@ -4,7 +4,6 @@ time, questions answered meanwhile, a pause between two of one server); /report 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from datetime import UTC, datetime, timedelta
@@ -51,7 +50,7 @@ class AdminCog(commands.Cog):
                 f"minutes ago; try again in {wait / 60:.0f} minutes."
             )
         await interaction.response.defer(thinking=True)
-        updates: asyncio.Queue[ProgressEvent] = asyncio.Queue()
+        updates: asyncio.Queue[ProgressEvent | None] = asyncio.Queue()
         loop = asyncio.get_running_loop()
 
         def progress(event: ProgressEvent) -> None:  # called in the worker thread
@@ -61,9 +60,9 @@ class AdminCog(commands.Cog):
         try:
             report = await asyncio.to_thread(self.bot.service.reindex, progress, only)
         finally:
-            reporter.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reporter
+            # After every progress event the worker queued: the reporter shows the last one.
+            updates.put_nowait(None)
+            await reporter
         await interaction.edit_original_response(
             content=None, embed=discord.Embed.from_dict(report_embed(report))
         )
@@ -98,14 +97,28 @@ class AdminCog(commands.Cog):
         return view - {remote[url] for url in fresh}
 
     async def _report_progress(
-        self, interaction: discord.Interaction, updates: asyncio.Queue[ProgressEvent]
+        self, interaction: discord.Interaction, updates: asyncio.Queue[ProgressEvent | None]
     ) -> None:
-        """Edit the reply with the latest progress, at most once a second."""
-        last = 0.0
+        """Edit the reply with the latest progress, at most once a second, and, when the
+        reindex is over (None), with the last progress not yet shown."""
+        last, unshown = 0.0, None
         while True:
             event = await updates.get()
-            if time.monotonic() - last < PROGRESS_EVERY_SECONDS and event.done < event.total:
+            while event is not None and not updates.empty():  # behind: only the newest counts
+                newer = updates.get_nowait()
+                if newer is None:
+                    unshown, event = event, None
+                else:
+                    event = newer
+            if event is None:
+                if unshown is None:
+                    return
+                event, unshown = unshown, None
+            elif time.monotonic() - last < PROGRESS_EVERY_SECONDS and event.done < event.total:
+                unshown = event
                 continue
+            else:
+                unshown = None
             last = time.monotonic()
             try:
                 await interaction.edit_original_response(content=message_text(progress_text(event)))

@@ -15,7 +15,9 @@ from bot.discord_render import (
     clip,
     embed_length,
     not_found_embed,
+    progress_text,
 )
+from index.ingest.reindex import ProgressEvent, RefreshCounts
 from index.models import Answer, AnswerSentence, ArticleMeta, Hit
 from tests.helpers import discord_shows
 
@@ -109,3 +111,13 @@ def test_clip_cuts_at_a_word_boundary_with_an_ellipsis() -> None:
     assert clip("one two three four", 12) == "one two…"
     assert clip("short", 10) == "short"
     assert len(clip("x" * 5000, 100)) == 100
+
+
+def test_reindex_progress_reads_as_counts_per_stage() -> None:
+    counts = RefreshCounts(unchanged=14)
+    fetching = ProgressEvent(stage="collecting", done=14, total=14, counts=counts)
+    assert progress_text(fetching) == (
+        "Reindexing… fetching 14/14 items (0 new, 0 updated, 14 unchanged, 0 failed)"
+    )
+    indexing = ProgressEvent(stage="indexing", done=1, total=1, counts=counts)
+    assert progress_text(indexing) == "Reindexing… indexing 1/1"
