@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field
 
 from index.answer.question import parse_since
 from index.errors import NewsbotError
-from index.ingest.store import cannot_open
+from index.ingest.store import cannot_open, connect_shared
 from index.models import SourceRef
 
 DEFAULT_GRACE_DAYS = 7
@@ -185,14 +185,8 @@ class ServerDirectory:
         self.path = path
         self.grace = timedelta(days=grace_days)
         self._lock = threading.Lock()
-        path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._db = sqlite3.connect(
-                path, timeout=30, isolation_level=None, check_same_thread=False
-            )
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.executescript(_SCHEMA)
+            self._db = connect_shared(path, _SCHEMA)
         except sqlite3.DatabaseError as exc:
             raise ServerError(cannot_open(path, exc)) from None
 

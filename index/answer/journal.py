@@ -28,7 +28,7 @@ from index.answer.sentences import split_sentences
 from index.answer.spans import asking_part
 from index.answer.understanding import Conversation, Turn, strip_wrappers
 from index.errors import NewsbotError
-from index.ingest.store import cannot_open
+from index.ingest.store import cannot_open, connect_shared
 from index.models import Answer
 from index.search.searcher import SearchFilters
 from index.search.stopwords import DEFAULT as STOPWORDS
@@ -119,14 +119,8 @@ class Journal:
         self.path = path
         self.retention_days = retention_days
         self._lock = threading.Lock()
-        path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._db = sqlite3.connect(
-                path, timeout=30, isolation_level=None, check_same_thread=False
-            )
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.executescript(_SCHEMA)
+            self._db = connect_shared(path, _SCHEMA)
             row = self._db.execute("SELECT value FROM journal_meta WHERE key='salt'").fetchone()
             if row is None:
                 self._db.execute(

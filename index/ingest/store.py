@@ -146,6 +146,18 @@ class StoredPassage(BaseModel):
     terms: list[str]
 
 
+def connect_shared(path: Path, schema: str) -> sqlite3.Connection:
+    """A connection to the store file for a part that keeps its own tables in it (the answer
+    journal, the servers' settings): WAL, foreign keys, its schema; usable from any thread
+    behind the caller's lock. Raises sqlite3.DatabaseError, for ``cannot_open`` to word."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA foreign_keys=ON")
+    db.executescript(schema)
+    return db
+
+
 def cannot_open(path: Path, exc: sqlite3.DatabaseError) -> str:
     """Why the store file (articles, journal and server settings share it) cannot be opened,
     and what to do: wait for a lock, or move a damaged file aside."""
