@@ -479,13 +479,29 @@ class FakeDiscord:
     ) -> dict[str, Any]:
         group, _, sub = name.partition(" ")
         command = self._command(group)
+        # An option named "channel" is a channel (type 7), which Discord sends with the channel
+        # itself under "resolved"; every other option is a string.
         given = [
-            {"name": k, "type": 3, "value": v, **({"focused": True} if k == focused else {})}
+            {
+                "name": k,
+                "type": 7 if k == "channel" else 3,
+                "value": v,
+                **({"focused": True} if k == focused else {}),
+            }
             for k, v in options.items()
         ]
         if sub:  # a subcommand: its options sit inside it
             given = [{"name": sub, "type": 1, "options": given}]
-        return {"id": command["id"], "name": group, "type": 1, "guild_id": guild, "options": given}
+        data = {"id": command["id"], "name": group, "type": 1, "guild_id": guild, "options": given}
+        if "channel" in options:
+            channel = options["channel"]
+            data["resolved"] = {
+                "channels": {
+                    channel: {"id": channel, "type": 0, "name": "chat", "guild_id": guild,
+                              "permissions": "2147483647", "parent_id": None}
+                }
+            }  # fmt: skip
+        return data
 
     async def add_guild(self, guild_id: str) -> None:
         """The bot is invited to a server."""

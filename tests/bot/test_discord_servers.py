@@ -13,9 +13,17 @@ from bot.settings import ServersSettings, Settings, reindex_with
 from index.ingest.store import ArticleStore
 from index.models import SourceRef
 from index.servers import ServerDirectory
-from tests.bot.fake_discord import ADMIN_ROLE_ID, GUILD_ID, FakeDiscord, Sent
+from tests.bot.fake_discord import (
+    ADMIN_ROLE_ID,
+    BOT_ID,
+    GUILD_ID,
+    OTHER_CHANNEL_ID,
+    FakeDiscord,
+    Sent,
+)
 from tests.bot.test_cli import run
 from tests.bot.test_discord_e2e import Harness, make_settings, run_async, running
+from tests.bot.test_discord_followups import bot_reply
 from tests.news_server import NewsServer, article_page, rss
 
 GUILD_B = "900000000000000050"
@@ -214,6 +222,28 @@ def test_settings_are_per_server_and_per_channel_with_where_they_come_from(
             assert "zebra" in text_of(raids)
             denied = await reply(h, "settings set", {"setting": "cooldown", "value": "1"})
             assert "Manage Server" in denied.body["content"]
+            # One channel of its own: the other channel answers from every source again.
+            await reply(h, "settings reset", {"setting": "sources"}, **admin)
+            chat = {"setting": "sources", "value": extra, "channel": OTHER_CHANNEL_ID}
+            in_chat = await reply(h, "settings set", chat, **admin)
+            assert f"in <#{OTHER_CHANNEL_ID}>" in in_chat.body["content"]
+            assert "600,000" in text_of(
+                await reply(h, "ask", {"question": "How many GPUs will Meta have?"})
+            )
+            message = await h.fake.say(
+                f"<@{BOT_ID}> How many GPUs will Meta have?",
+                channel_id=OTHER_CHANNEL_ID,
+                mention_bot=True,
+            )
+            answer = await bot_reply(h.fake, message)
+            assert "600,000" not in str(answer.get("embeds")) + answer.get("content", "")
+            per_channel = await reply(
+                h,
+                "settings set",
+                {"setting": "cooldown", "value": "5", "channel": OTHER_CHANNEL_ID},
+                **admin,
+            )
+            assert "whole server, not for one channel" in per_channel.body["content"]
 
     run_async(scenario)
 
