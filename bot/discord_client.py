@@ -88,12 +88,20 @@ class NewsBot(commands.Bot):
         return self.servers.effective(guild or 0, channel, defaults)
 
     def view(
-        self, guild: int | None, channel: int | None = None, *, everything: bool = False
+        self,
+        guild: int | None,
+        channel: int | None = None,
+        *,
+        everything: bool = False,
+        settings: dict[str, Setting] | None = None,
     ) -> frozenset[str]:
         """The sources questions in ``channel`` may see: the configured ones and the server's
-        own, or the subset the channel's ``sources`` setting names (unless ``everything``)."""
+        own, or the subset the channel's ``sources`` setting names (unless ``everything``).
+        ``settings``: the channel's, when the caller has them already (one read, not two)."""
         own = self.servers.sources(guild) if guild else []
-        chosen = None if everything else self.effective(guild, channel)["sources"].value
+        if not everything and settings is None:
+            settings = self.effective(guild, channel)
+        chosen = None if settings is None else settings["sources"].value
         return view_of(self.settings.source_refs(), own, chosen)  # type: ignore[arg-type]
 
     async def setup_hook(self) -> None:

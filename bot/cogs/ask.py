@@ -49,7 +49,7 @@ class AskCog(commands.Cog):
         settings = self.bot.effective(interaction.guild_id, channel)
         since = since or settings["since"].value  # type: ignore[assignment]
         filters = SearchFilters(since=parse_since(since) if since else None, source=source)
-        return filters, self.bot.view(interaction.guild_id, channel)
+        return filters, self.bot.view(interaction.guild_id, channel, settings=settings)
 
     # ----- slash commands ---------------------------------------------------------------------
 
@@ -169,8 +169,9 @@ class AskCog(commands.Cog):
         quiet = False
         guild = message.guild.id if message.guild else None
         channel = _settings_channel(message.channel)
+        settings = self.bot.effective(guild, channel)
         if parent is None and not mentioned:
-            answer_channels = self.bot.effective(guild)["answer_channels"].value or []
+            answer_channels = settings["answer_channels"].value or []
             in_channel = message.channel.id in answer_channels  # type: ignore[operator]
             if not in_channel or not looks_like_question(text):
                 return
@@ -189,7 +190,7 @@ class AskCog(commands.Cog):
                     question,
                     None,
                     conversation,
-                    self.bot.view(guild, channel),
+                    self.bot.view(guild, channel, settings=settings),
                 )
         except NewsbotError as error:
             await message.reply(words_for(error), mention_author=False)
