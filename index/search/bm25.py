@@ -394,9 +394,12 @@ def weigh(
     # In chunks: each whole-array temporary would be as large as the weights themselves.
     for lo in range(0, len(docs), WEIGH_CHUNK):
         hi = min(lo + WEIGH_CHUNK, len(docs))
-        term_of = np.searchsorted(offsets, np.arange(lo, hi), side="right") - 1
-        idf_of_posting = idf32[term_of]
-        del term_of
+        # Each posting's term's IDF, repeated over the chunk's terms' runs: no search per posting.
+        first, last = np.searchsorted(offsets, [lo, hi - 1], side="right") - 1
+        runs = np.minimum(offsets[first + 1 : last + 2], hi) - np.maximum(
+            offsets[first : last + 1], lo
+        )
+        idf_of_posting = np.repeat(idf32[first : last + 1], runs)
         tf = tfs[lo:hi].astype(np.float32)
         if params.variant == "l":
             ctd = tf / norm[docs[lo:hi]]

@@ -6,7 +6,6 @@ import dataclasses
 import hashlib
 import json
 import math
-import mmap
 import multiprocessing
 import os
 import re
@@ -22,6 +21,7 @@ from index.ingest.chunking import CHUNKING_VERSION, ChunkingConfig, chunk_text
 from index.models import Article, ArticleMeta
 from index.search.acronyms import learn_acronyms
 from index.search.analyzer import Analyzer, AnalyzerConfig
+from index.search.blob import Blob, spans_of, tidied
 from index.search.bm25 import BM25Params, Postings, build_postings, weigh
 from index.search.snapshot import Counts, Manifest, Snapshot, now
 from index.workers import PARALLEL_FROM, map_in_batches
@@ -156,8 +156,8 @@ class SnapshotBuilder:
                 postings=len(postings.docs),
             ),
         )
-        texts = b"".join(self._texts)
-        self._texts = []  # the pieces would double the largest part of the index in memory
+        # Kept as pieces, never joined: a joined copy would double the largest part of the index.
+        texts = Blob.of(self._texts)
         return Snapshot(
             manifest=manifest,
             analyzer=self.analyzer,
@@ -166,11 +166,11 @@ class SnapshotBuilder:
             doc_len=doc_len,
             passage_article=np.frombuffer(self._passage_article, dtype=np.int32),
             passage_position=np.frombuffer(self._passage_position, dtype=np.int32),
-            text_offsets=_offsets(self._text_lengths),
+            text_spans=_spans(self._text_lengths),
             texts=texts,
-            aliases=learn_acronyms([texts]),
-            article_lines=b"".join(self._lines),
-            article_offsets=_offsets(self._line_lengths),
+            aliases=learn_acronyms(self._texts),
+            article_lines=Blob.of(self._lines),
+            article_spans=_spans(self._line_lengths),
             article_published=np.frombuffer(self._published, dtype=np.float64),
             article_source=np.frombuffer(self._source, dtype=np.int32),
             article_host=np.frombuffer(self._host, dtype=np.int32),
@@ -200,10 +200,8 @@ def url_host(url: str) -> str:
     return host.partition(":")[0].lower()
 
 
-def _offsets(lengths: array) -> np.ndarray:  # type: ignore[type-arg]
-    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
-    np.cumsum(np.frombuffer(lengths, dtype=np.int64), out=offsets[1:])
-    return offsets
+def _spans(lengths: array, start: int = 0) -> np.ndarray:  # type: ignore[type-arg]
+    return spans_of(np.frombuffer(lengths, dtype=np.int64), start)
 
 
 CHUNK = 10_000
@@ -393,7 +391,16 @@ def _with_added(snapshot: Snapshot, builder: SnapshotBuilder) -> Snapshot:
         terms=len(builder.vocab),
         postings=len(docs),
     )
-    old_text_end, old_lines_end = int(snapshot.text_offsets[-1]), int(snapshot.article_offsets[-1])
+    texts, text_spans = tidied(
+        snapshot.texts.plus(builder._texts),
+        np.concatenate([snapshot.text_spans, _spans(builder._text_lengths, len(snapshot.texts))]),
+    )
+    lines, line_spans = tidied(
+        snapshot.article_lines.plus(builder._lines),
+        np.concatenate(
+            [snapshot.article_spans, _spans(builder._line_lengths, len(snapshot.article_lines))]
+        ),
+    )
     return Snapshot(
         manifest=manifest.model_copy(update={"created_at": now(), "counts": counts, "files": {}}),
         analyzer=snapshot.analyzer,
@@ -406,15 +413,12 @@ def _with_added(snapshot: Snapshot, builder: SnapshotBuilder) -> Snapshot:
         passage_position=np.concatenate(
             [snapshot.passage_position, np.frombuffer(builder._passage_position, dtype=np.int32)]
         ),
-        text_offsets=np.concatenate(
-            [snapshot.text_offsets, old_text_end + _offsets(builder._text_lengths)[1:]]
-        ),
-        # One join, one copy: bytes(old) + new would hold the old texts twice for a moment.
-        texts=b"".join([snapshot.texts, *builder._texts]),
-        article_lines=b"".join([snapshot.article_lines, *builder._lines]),
-        article_offsets=np.concatenate(
-            [snapshot.article_offsets, old_lines_end + _offsets(builder._line_lengths)[1:]]
-        ),
+        # The old texts stay where they are (a new snapshot links their files); the new ones
+        # become a part of their own.
+        text_spans=text_spans,
+        texts=texts,
+        article_lines=lines,
+        article_spans=line_spans,
         article_published=np.concatenate(
             [snapshot.article_published, np.frombuffer(builder._published, dtype=np.float64)]
         ),
@@ -438,7 +442,12 @@ def _with_added(snapshot: Snapshot, builder: SnapshotBuilder) -> Snapshot:
 def article_ids(snapshot: Snapshot) -> list[str]:
     """Every article's id, in index order, read from the metadata lines without parsing them
     whole (each line starts with its id, see ``article_fields``)."""
-    return [json.loads(m.group(1)) for m in _ID_FIELD.finditer(bytes(snapshot.article_lines))]
+    lines = snapshot.article_lines
+    ids = []
+    for lo, hi in snapshot.article_spans.tolist():
+        found = _ID_FIELD.match(lines[lo:hi])
+        ids.append(json.loads(found.group(1)) if found else "")
+    return ids
 
 
 _ID_FIELD = re.compile(rb'^\{"id":("(?:[^"\\]|\\.)*")', re.MULTILINE)
@@ -480,10 +489,9 @@ def _without(snapshot: Snapshot, gone: np.ndarray) -> Snapshot:
     docs = passage_index[old.docs[keep_posting]]
     tfs = old.tfs[keep_posting]
     doc_len = snapshot.doc_len[keep_passage]
-    texts, text_offsets = _keep_ranges(snapshot.texts, snapshot.text_offsets, keep_passage)
-    lines, line_offsets = _keep_ranges(
-        snapshot.article_lines, snapshot.article_offsets, keep_article
-    )
+    # Removed texts stay in their parts, unreferenced, until they are most of them.
+    texts, text_spans = tidied(snapshot.texts, snapshot.text_spans[keep_passage])
+    lines, line_spans = tidied(snapshot.article_lines, snapshot.article_spans[keep_article])
     # No weights: every caller weighs the result again (the corpus statistics moved), and a
     # copy of the old ones would cost half a gigabyte at a million passages.
     postings = Postings(
@@ -504,30 +512,16 @@ def _without(snapshot: Snapshot, gone: np.ndarray) -> Snapshot:
         doc_len=doc_len,
         passage_article=article_index[snapshot.passage_article[keep_passage]].astype(np.int32),
         passage_position=snapshot.passage_position[keep_passage],
-        text_offsets=text_offsets,
+        text_spans=text_spans,
         texts=texts,
         article_lines=lines,
-        article_offsets=line_offsets,
+        article_spans=line_spans,
         article_published=snapshot.article_published[keep_article],
         article_source=snapshot.article_source[keep_article],
         article_host=snapshot.article_host[keep_article],
         article_origin=snapshot.article_origin[keep_article],
         _article_cache={},
     )
-
-
-def _keep_ranges(
-    data: bytes | mmap.mmap, offsets: np.ndarray, keep: np.ndarray
-) -> tuple[bytes, np.ndarray]:
-    """The byte ranges ``offsets`` delimits that ``keep`` keeps, joined, with new offsets. Runs
-    of kept ranges are copied whole: a few scattered removals cost a few large copies."""
-    edges = np.flatnonzero(np.diff(np.concatenate(([False], keep, [False])).astype(np.int8)))
-    runs = edges.reshape(-1, 2)  # [first kept, first not kept) per run
-    joined = b"".join(data[int(offsets[a]) : int(offsets[b])] for a, b in runs.tolist())
-    lengths = np.diff(offsets)[keep]
-    new_offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=new_offsets[1:])
-    return joined, new_offsets
 
 
 def _merge_postings(

@@ -7,9 +7,9 @@ Layout of the index folder::
         manifest.json           format version, analyzer, BM25 and chunking settings, counts, sizes
         vocab.json              the terms; a term's id is its position
         offsets docs tfs weights base term_max doc_len .npy         the BM25 matrix
-        passage_article passage_position text_offsets .npy           passages, by id
-        passages.txt            passage texts, UTF-8, back to back
-        articles.jsonl          article metadata, one per line, found by article_offsets.npy
+        passage_article passage_position text_spans .npy             passages, by id
+        passages.txt passages.N.txt  passage texts, UTF-8, in parts (see blob.py)
+        articles.jsonl articles.N.jsonl  article metadata, one per line, found by article_spans.npy
         article_published article_source article_host article_origin .npy  what ranking and filters use
         sources.json hosts.json origins.json  the outlet names, hosts and configured sources
                                 those arrays point into
@@ -17,14 +17,14 @@ Layout of the index folder::
 Arrays are read with ``allow_pickle=False`` and memory-mapped, so several bot processes share one
 copy and a load touches only what a search reads; JSON is read with the json module. Nothing
 loaded can run code. A new snapshot is written beside the live one and only then named in
-CURRENT, so a crash mid-write leaves the previous index untouched.
+CURRENT, so a crash mid-write leaves the previous index untouched. The text parts a snapshot shares
+with the one before it are hard links to the same immutable files.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import mmap
 import os
 import shutil
 import uuid
@@ -40,13 +40,14 @@ from index.errors import IndexCorruptError, IndexMissingError, IndexVersionError
 from index.ingest.chunking import ChunkingConfig
 from index.models import ArticleMeta, Passage
 from index.search.analyzer import Analyzer, AnalyzerConfig
+from index.search.blob import Blob, load_parts, save_parts
 from index.search.bm25 import BM25Params, Postings
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 _POSTINGS = ("offsets", "docs", "tfs", "weights", "base", "term_max")
 _TABLES = (
-    "doc_len", "passage_article", "passage_position", "text_offsets",
-    "article_offsets", "article_published", "article_source", "article_host", "article_origin",
+    "doc_len", "passage_article", "passage_position", "text_spans",
+    "article_spans", "article_published", "article_source", "article_host", "article_origin",
 )  # fmt: skip
 _REBUILD = "run `newsbot reindex` to rebuild it"
 
@@ -72,6 +73,8 @@ class Manifest(BaseModel):
     # The article store's generation it was built from (see ArticleStore.generation); None for
     # snapshots built without a store (eval, tests) or by older newsbots.
     store_generation: int | None = None
+    # The files of each byte store, in order (see blob.py).
+    parts: dict[str, list[str]] = {"passages": ["passages.txt"], "articles": ["articles.jsonl"]}
 
 
 @dataclass
@@ -85,10 +88,10 @@ class Snapshot:
     doc_len: np.ndarray
     passage_article: np.ndarray
     passage_position: np.ndarray
-    text_offsets: np.ndarray
-    texts: bytes | mmap.mmap
-    article_lines: bytes | mmap.mmap
-    article_offsets: np.ndarray
+    text_spans: np.ndarray  # (start, end) of each passage's text in ``texts``
+    texts: Blob
+    article_lines: Blob
+    article_spans: np.ndarray  # (start, end) of each article's line in ``article_lines``
     article_published: np.ndarray  # POSIX seconds, NaN when undated
     article_source: np.ndarray
     article_host: np.ndarray
@@ -101,13 +104,13 @@ class Snapshot:
     _article_cache: dict[int, ArticleMeta] = field(default_factory=dict, repr=False)
 
     def passage_text(self, passage: int) -> str:
-        lo, hi = int(self.text_offsets[passage]), int(self.text_offsets[passage + 1])
+        lo, hi = self.text_spans[passage].tolist()
         return self.texts[lo:hi].decode("utf-8")
 
     def article(self, index: int) -> ArticleMeta:
         cached = self._article_cache.get(index)
         if cached is None:
-            lo, hi = int(self.article_offsets[index]), int(self.article_offsets[index + 1])
+            lo, hi = self.article_spans[index].tolist()
             cached = ArticleMeta.model_validate_json(self.article_lines[lo:hi])
             if len(self._article_cache) < 100_000:
                 self._article_cache[index] = cached
@@ -216,6 +219,9 @@ def _load(path: Path) -> Snapshot:
     manifest = _read_manifest(folder)
     try:
         _check_sizes(folder, manifest)
+        for names in manifest.parts.values():
+            if any(name not in manifest.files or "/" in name for name in names):
+                raise ValueError("manifest.json names a part it does not list")
         arrays = {
             # Plain ndarray views of the maps: np.memmap's Python-level slicing costs more than a search.
             name: np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False).view(
@@ -227,8 +233,8 @@ def _load(path: Path) -> Snapshot:
         sources = json.loads((folder / "sources.json").read_text(encoding="utf-8"))
         hosts = json.loads((folder / "hosts.json").read_text(encoding="utf-8"))
         origins = json.loads((folder / "origins.json").read_text(encoding="utf-8"))
-        texts = _map(folder / "passages.txt")
-        article_lines = _map(folder / "articles.jsonl")
+        texts = load_parts(folder, manifest.parts["passages"], manifest.checksums)
+        article_lines = load_parts(folder, manifest.parts["articles"], manifest.checksums)
         aliases_file = folder / "aliases.json"  # absent from snapshots of older newsbots
         aliases = (
             json.loads(aliases_file.read_text(encoding="utf-8")) if aliases_file.exists() else {}
@@ -341,15 +347,21 @@ def _check_sizes(folder: Path, manifest: Manifest) -> None:
 SMALL_FILE_BYTES = 1 << 20
 
 
-def verify(path: Path) -> list[str]:
+def verify(path: Path, *, text_parts: bool = True) -> list[str]:
     """The files of the live snapshot that do not match their checksums (all of them read
-    through; seconds at a million passages). Empty when it is whole; snapshots written by older
-    newsbots, which have no checksums, verify by size only."""
+    through; seconds at a million passages). Empty when it is whole. Without ``text_parts``,
+    the passage and article parts are checked by size only: a refresh that links them into its
+    new snapshot neither reads nor copies them."""
     folder = live_folder(path)
     manifest = _read_manifest(folder)
+    linked = {name for names in manifest.parts.values() for name in names}
     damaged = []
     for name, size in manifest.files.items():
         file = folder / name
+        if not text_parts and name in linked:
+            if not file.is_file() or file.stat().st_size != size:
+                damaged.append(name)
+            continue
         try:
             if file.stat().st_size != size or (
                 name in manifest.checksums and _sha256(file) != manifest.checksums[name]
@@ -387,13 +399,13 @@ def _check_consistent(path: Path, snap: Snapshot, n_vocab: int) -> None:
             "passages",
         ),
         (
-            len(snap.text_offsets) == c.passages + 1
-            and int(snap.text_offsets[-1]) == len(snap.texts),
+            snap.text_spans.shape == (c.passages, 2)
+            and (not c.passages or int(snap.text_spans.max()) <= len(snap.texts)),
             "passages.txt",
         ),
         (
-            len(snap.article_offsets) == c.articles + 1
-            and int(snap.article_offsets[-1]) == len(snap.article_lines),
+            snap.article_spans.shape == (c.articles, 2)
+            and (not c.articles or int(snap.article_spans.max()) <= len(snap.article_lines)),
             "articles.jsonl",
         ),
         (
@@ -423,8 +435,6 @@ def _write_files(snapshot: Snapshot, folder: Path) -> None:
         with open(folder / f"{name}.npy", "wb") as fh:
             np.save(fh, np.ascontiguousarray(array), allow_pickle=False)
             _flush(fh)
-    _write_bytes(folder / "passages.txt", snapshot.texts)
-    _write_bytes(folder / "articles.jsonl", snapshot.article_lines)
     _write_text(folder / "vocab.json", json.dumps(vocab, ensure_ascii=False))
     _write_text(folder / "sources.json", json.dumps(snapshot.sources, ensure_ascii=False))
     _write_text(folder / "hosts.json", json.dumps(snapshot.hosts, ensure_ascii=False))
@@ -432,22 +442,20 @@ def _write_files(snapshot: Snapshot, folder: Path) -> None:
     _write_text(folder / "aliases.json", json.dumps(snapshot.aliases, ensure_ascii=False))
     files = {f.name: f.stat().st_size for f in sorted(folder.iterdir())}
     checksums = {name: _sha256(folder / name) for name in files}
-    manifest = snapshot.manifest.model_copy(update={"files": files, "checksums": checksums})
+    parts: dict[str, list[str]] = {}
+    for store, blob, stem, suffix in (
+        ("passages", snapshot.texts, "passages", ".txt"),
+        ("articles", snapshot.article_lines, "articles", ".jsonl"),
+    ):
+        saved = save_parts(blob, folder, stem, suffix)
+        parts[store] = [name for name, _, _ in saved]
+        for name, size, digest in saved:
+            files[name], checksums[name] = size, digest
+    manifest = snapshot.manifest.model_copy(
+        update={"files": dict(sorted(files.items())), "checksums": checksums, "parts": parts}
+    )
     _write_text(folder / "manifest.json", manifest.model_dump_json(indent=2))
     _fsync_dir(folder)
-
-
-def _map(path: Path) -> bytes | mmap.mmap:
-    with open(path, "rb") as fh:
-        if os.fstat(fh.fileno()).st_size == 0:
-            return b""
-        return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-
-
-def _write_bytes(path: Path, data: bytes | mmap.mmap) -> None:
-    with open(path, "wb") as fh:
-        fh.write(data)
-        _flush(fh)
 
 
 def _write_text(path: Path, text: str) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 import index.ingest.reindex as reindex_module
 import index.ingest.store as store_module
+import index.search.blob as blob_module
 import index.search.snapshot as snapshot_module
 from index.ingest.reindex import reindex
 from index.models import SourceRef
@@ -96,6 +97,8 @@ PATCH_STAGES = {
     "remembering what a file held": (store_module.ArticleStore, "set_file_records", 0),
     "patching the live index": (reindex_module, "replace_articles", 0),
     "writing the patched index": (snapshot_module, "_write_files", 0),
+    "linking the unchanged text parts": (blob_module, "_link", 0),
+    "writing the new article lines": (snapshot_module, "save_parts", 1),
     "swapping in the patched index": (snapshot_module, "_write_atomically", 0),
 }
 

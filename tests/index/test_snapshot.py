@@ -9,6 +9,7 @@ import pytest
 from index.errors import IndexCorruptError, IndexMissingError, IndexVersionError
 from index.ingest.sources import load_sources
 from index.search import snapshot
+from index.search.blob import Blob, Part
 from index.search.build import build_snapshot
 from index.search.searcher import Searcher
 from tests.corpus import write_corpus
@@ -73,7 +74,8 @@ def test_a_new_save_replaces_the_old_snapshot_and_cleans_up_after_a_grace_period
 
 def test_a_failed_save_leaves_the_old_index_live(built: snapshot.Snapshot, tmp_path: Path) -> None:
     good = snapshot.save(built, tmp_path / "idx")
-    broken = dataclasses.replace(built, texts=None)  # fails mid-write, after the arrays
+    # A part that cannot be written fails the save mid-write, after the arrays.
+    broken = dataclasses.replace(built, texts=Blob([Part(pieces=[None], size=1)]))  # type: ignore[list-item]
     with pytest.raises(TypeError):
         snapshot.save(broken, tmp_path / "idx")
     assert _live(tmp_path / "idx") == good
