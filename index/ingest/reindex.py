@@ -11,6 +11,7 @@ import hashlib
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -91,6 +92,7 @@ class ReindexReport(BaseModel):
 
 
 PUT_BATCH = 2000  # articles stored per transaction when reading a folder or file
+UNCHANGED_BATCH = 4096
 # Up to this share of the live index's articles added, updated or removed, a refresh patches the
 # live index; beyond it, a full rebuild from the stored analyses costs less.
 PATCH_SHARE = 0.2
@@ -388,7 +390,7 @@ def _collect_path(
         whole, surprises = _read_file(file, seen, held_now, source, store, tally, reading, fresh)
         complete &= whole and not surprises
         present.update(h for h in held_now.values() if not isinstance(h, Problem))
-        store.set_file_records(origin, name, held_now, signature if whole else None)
+        store.set_file_records(origin, name, held_now, signature if whole else None, seen)
     if not complete:
         # What failed to read (a folder without permission, a damaged file, a line that was
         # readable last time) may be what held the stored articles that look gone: keep them
@@ -417,7 +419,11 @@ def _read_file(
 
     def unseen() -> Iterator[Record]:
         nonlocal whole
+        same = 0  # unchanged records, counted in bulk: a progress event per line cost seconds
         for item in read_records(file):
+            if same >= UNCHANGED_BATCH:
+                tally.unchanged(same)
+                same = 0
             if isinstance(item, Problem):
                 tally.fail(item.origin, item.reason)
                 whole = False
@@ -430,10 +436,11 @@ def _read_file(
                 tally.fail(item.where, before.reason)
             elif before is not None:
                 held[digest] = before
-                tally.unchanged(1)
+                same += 1
             else:
                 digests[id(item)] = digest
                 yield item
+        tally.unchanged(same)
 
     batches = map_in_batches(
         _read_and_analyze,
@@ -727,13 +734,16 @@ def _patched(
     removed = [i for i, a in enumerate(article_ids(live)) if a not in stored or a in fresh_ids]
     if len(removed) > limit:
         return None
-    try:
-        # The text parts are linked into the patch, not read or copied: their sizes suffice.
-        if snapshots.verify(index_path, text_parts=False):
+    # Checked on a second thread while the patch is computed (hashing releases the GIL). The
+    # text parts are linked into the patch, not read or copied: their sizes suffice.
+    with ThreadPoolExecutor(1) as checker:
+        damaged = checker.submit(snapshots.verify, index_path, text_parts=False)
+        patched = replace_articles(live, removed, fresh)
+        try:
+            if damaged.result():
+                return None
+        except NewsbotError:
             return None
-    except NewsbotError:
-        return None
-    patched = replace_articles(live, removed, fresh)
     # The patch must hold exactly the stored articles; if not, the store changed under an
     # assumption, and a rebuild is the safe answer.
     return patched if patched.manifest.counts.articles == len(stored) else None

@@ -442,12 +442,21 @@ def _with_added(snapshot: Snapshot, builder: SnapshotBuilder) -> Snapshot:
 def article_ids(snapshot: Snapshot) -> list[str]:
     """Every article's id, in index order, read from the metadata lines without parsing them
     whole (each line starts with its id, see ``article_fields``)."""
-    lines = snapshot.article_lines
-    ids = []
-    for lo, hi in snapshot.article_spans.tolist():
-        found = _ID_FIELD.match(lines[lo:hi])
-        ids.append(json.loads(found.group(1)) if found else "")
-    return ids
+    # One regex pass over each part (in C), then a lookup per article by where its line starts;
+    # lines of removed articles are found too, and skipped.
+    found: dict[int, bytes] = {}
+    position = 0
+    for piece in snapshot.article_lines.chunks():
+        for match in _ID_FIELD.finditer(piece):
+            found[position + match.start()] = match.group(1)
+        position += len(piece)
+    return [
+        _json_string(found.get(start, b'""')) for start in snapshot.article_spans[:, 0].tolist()
+    ]
+
+
+def _json_string(raw: bytes) -> str:
+    return raw[1:-1].decode() if b"\\" not in raw else json.loads(raw)
 
 
 _ID_FIELD = re.compile(rb'^\{"id":("(?:[^"\\]|\\.)*")', re.MULTILINE)

@@ -28,6 +28,7 @@ import json
 import os
 import shutil
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -431,26 +432,33 @@ def _write_files(snapshot: Snapshot, folder: Path) -> None:
         **{name: getattr(p, name) for name in _POSTINGS},
         **{name: getattr(snapshot, name) for name in _TABLES},
     }
-    for name, array in arrays.items():
-        with open(folder / f"{name}.npy", "wb") as fh:
-            np.save(fh, np.ascontiguousarray(array), allow_pickle=False)
-            _flush(fh)
-    _write_text(folder / "vocab.json", json.dumps(vocab, ensure_ascii=False))
-    _write_text(folder / "sources.json", json.dumps(snapshot.sources, ensure_ascii=False))
-    _write_text(folder / "hosts.json", json.dumps(snapshot.hosts, ensure_ascii=False))
-    _write_text(folder / "origins.json", json.dumps(snapshot.origins, ensure_ascii=False))
-    _write_text(folder / "aliases.json", json.dumps(snapshot.aliases, ensure_ascii=False))
-    files = {f.name: f.stat().st_size for f in sorted(folder.iterdir())}
-    checksums = {name: _sha256(folder / name) for name in files}
-    parts: dict[str, list[str]] = {}
-    for store, blob, stem, suffix in (
-        ("passages", snapshot.texts, "passages", ".txt"),
-        ("articles", snapshot.article_lines, "articles", ".jsonl"),
-    ):
-        saved = save_parts(blob, folder, stem, suffix)
-        parts[store] = [name for name, _, _ in saved]
-        for name, size, digest in saved:
-            files[name], checksums[name] = size, digest
+    # Each file is hashed by a second thread while the next one is written (hashing and file
+    # writes release the GIL): the checksums cost no extra time on two cores.
+    with ThreadPoolExecutor(1) as hasher:
+        hashed = {}
+        for name, array in arrays.items():
+            with open(folder / f"{name}.npy", "wb") as fh:
+                np.save(fh, np.ascontiguousarray(array), allow_pickle=False)
+                _flush(fh)
+            hashed[f"{name}.npy"] = hasher.submit(_sha256, folder / f"{name}.npy")
+        for name, value in (
+            ("vocab", vocab), ("sources", snapshot.sources), ("hosts", snapshot.hosts),
+            ("origins", snapshot.origins), ("aliases", snapshot.aliases),
+        ):  # fmt: skip
+            _write_text(folder / f"{name}.json", json.dumps(value, ensure_ascii=False))
+            hashed[f"{name}.json"] = hasher.submit(_sha256, folder / f"{name}.json")
+        files = {name: (folder / name).stat().st_size for name in hashed}
+        parts: dict[str, list[str]] = {}
+        checksums: dict[str, str] = {}
+        for store, blob, stem, suffix in (
+            ("passages", snapshot.texts, "passages", ".txt"),
+            ("articles", snapshot.article_lines, "articles", ".jsonl"),
+        ):
+            saved = save_parts(blob, folder, stem, suffix)
+            parts[store] = [name for name, _, _ in saved]
+            for name, size, digest in saved:
+                files[name], checksums[name] = size, digest
+        checksums.update({name: future.result() for name, future in hashed.items()})
     manifest = snapshot.manifest.model_copy(
         update={"files": dict(sorted(files.items())), "checksums": checksums, "parts": parts}
     )
