@@ -73,7 +73,8 @@ class Postings:
 
     ``weights`` hold each passage's contribution minus the term's ``base``, so that a passage
     without the term, which scores ``base``, needs no entry. ``term_max`` is each term's largest
-    weight: the bound that lets ``top_k`` skip work (MaxScore).
+    weight: when it is positive, every weight of the term is, and a passage's sum of weights
+    tells whether it holds one of a question's terms.
     """
 
     offsets: np.ndarray  # int64, n_terms + 1
@@ -96,213 +97,78 @@ class Postings:
             scores[docs] += weights
         return scores
 
-    def top_k(
+    def best(
         self,
         term_ids: list[int],
         k: int,
         *,
-        allowed: DocMask | None = None,
-        factor: DocFactor | None = None,
-        factor_max: float = 1.0,
-        boosted: np.ndarray | None = None,
-        others_factor_max: float | None = None,
+        prior: np.ndarray | None = None,
+        allowed: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """The ``k`` best passages matching at least one query term, and their scores, exactly.
+        """The ``k`` best passages matching at least one query term, and their scores, exactly:
+        BM25 times ``prior`` (per passage, >= 0), over the passages ``allowed`` (per passage).
 
-        Scores are BM25 times ``factor`` (at most ``factor_max``; a recency prior), over passages
-        ``allowed`` keeps. MaxScore: terms are taken rarest-weight-first; once the terms not yet
-        taken cannot lift an unseen passage above the k-th score, their postings are only looked
-        up for the candidates instead of being read whole.
-
-        A recency prior lifts few passages much (the news of the last weeks) and the rest of an
-        archive hardly at all. Passages ``boosted`` (sorted ids) are scored exactly up front;
-        every other passage's factor is at most ``others_factor_max``, and that tighter bound is
-        what lets the common words of a long question be skipped.
+        Every posting of the question's terms is added up in one vectorized pass: no bound
+        is needed, so a recency prior or a filter costs one multiply or mask. Measured on real
+        questions at a million passages, this is two to three times faster at p95 than MaxScore
+        under the prior's bounds (which common words defeat), and as fast at p50.
         """
         counts: dict[int, int] = {}
         for term in term_ids:
             counts[term] = counts.get(term, 0) + 1
-        terms = sorted(counts, key=lambda t: -float(self.term_max[t]) * counts[t])
-        if not terms:
+        spans = [(int(self.offsets[t]), int(self.offsets[t + 1]), c) for t, c in counts.items()]
+        spans = [(lo, hi, c) for lo, hi, c in spans if hi > lo]
+        if not spans or k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
-        bounds = np.array([max(float(self.term_max[t]), 0.0) * counts[t] for t in terms])
-        # rest[m]: the most the terms from m on can add to a passage that holds none before m.
-        rest = np.append(np.cumsum(bounds[::-1])[::-1], 0.0)
         base = float(sum(self.base[t] * c for t, c in counts.items()))
-        lift = max(factor_max, 1.0) if factor is not None else 1.0
-        found: list[tuple[np.ndarray, np.ndarray]] = []
-        threshold = -np.inf
-        lengths = np.array([self.offsets[t + 1] - self.offsets[t] for t in terms])
-        if len(terms) > MAX_PRUNED_TERMS:
-            # Very long questions hold many common terms whose bounds never fall below the
-            # k-th score: pruning only adds passes, and one pass over every posting is fastest.
-            taken = len(terms)
+        docs = np.concatenate([self.docs[lo:hi] for lo, hi, _ in spans])
+        if all(c == 1 for _, _, c in spans):
+            weights = np.concatenate([self.weights[lo:hi] for lo, hi, _ in spans])
         else:
-            if factor is not None and boosted is not None and others_factor_max is not None:
-                lift = max(min(others_factor_max, lift), 1.0)
-                cand, final = self._score_only(boosted, terms, counts, base, allowed, factor)
-                found.append(_best(cand, final, k))
-                if len(final) >= k:
-                    threshold = np.partition(final, len(final) - k)[len(final) - k]
-            # A first pass over the rarest-weight terms finds a k-th score; every passage
-            # holding none of them scores at most (base + rest) * lift, so a second pass needs
-            # only the terms that can still lift an unseen passage past it. Both are exact.
-            taken = min(len(terms), int(np.searchsorted(np.cumsum(lengths), k)) + 1)
-        if taken == len(terms) and allowed is None:
-            return self._one_pass(terms, counts, k, base, factor, factor_max)
-        cand, final = self._exact(terms, counts, taken, k, base, allowed, factor, factor_max)
-        if len(final) >= k:
-            threshold = max(threshold, np.partition(final, len(final) - k)[len(final) - k])
-        needed = taken
-        while needed < len(terms) and (rest[needed] + base) * lift >= threshold:
-            needed += 1
-        if needed > taken:
-            cand, final = self._exact(terms, counts, needed, k, base, allowed, factor, factor_max)
-        cand, final = _best(cand, final, k)
-        if found:
-            # A boosted passage may be found twice, with the same exact score: keep it once.
-            cand, first = np.unique(np.concatenate([cand, found[0][0]]), return_index=True)
-            cand, final = _best(cand, np.concatenate([final, found[0][1]])[first], k)
-        return cand, final
-
-    def _one_pass(
-        self,
-        terms: list[int],
-        counts: dict[int, int],
-        k: int,
-        base: float,
-        factor: DocFactor | None,
-        factor_max: float,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Every posting of every term added into one dense array, and the k best read from it
-        directly: no list of the hundreds of thousands of passages a common word matches."""
-        dense = np.zeros(self.n_docs)
-        touched = None
-        for term in terms:
-            docs = self._add_into(dense, term, counts[term])
-            if self.term_max[term] <= 0:  # zero weights still match; positive ones show in dense
-                if touched is None:
-                    touched = np.zeros(self.n_docs, dtype=bool)
-                touched[docs] = True
-        matched = dense > 0 if touched is None else (dense > 0) | touched
-        n_matched = int(np.count_nonzero(matched))
-        if n_matched <= k:
-            cand = np.flatnonzero(matched)
+            weights = np.concatenate(
+                [self.weights[lo:hi].astype(np.float64) * c for lo, hi, c in spans]
+            )
+        if len(docs) * SPARSE_FROM < self.n_docs:
+            # Few postings: work on the matching passages only, not on every passage.
+            cand, inverse = np.unique(docs, return_inverse=True)
+            cand = cand.astype(np.int64)
+            final = np.bincount(inverse, weights=weights, minlength=len(cand)) + base
+            if prior is not None:
+                final *= prior[cand]
+            if allowed is not None:
+                keep = allowed[cand]
+                cand, final = cand[keep], final[keep]
+            return _best(cand, final, k)
+        dense = np.bincount(docs, weights=weights, minlength=self.n_docs)
+        positive = all(self.term_max[t] > 0 for t in counts)
+        matched = dense > 0 if positive else _marked(docs, self.n_docs)
+        final = dense + base
+        if prior is not None:
+            final *= prior
+        # The k-th best of a sample of the eligible passages is at most the k-th best of all:
+        # one comparison then leaves a few thousand candidates to rank, not a million.
+        sample = np.arange(0, self.n_docs, SAMPLE_STRIDE)
+        eligible = matched[sample] if allowed is None else matched[sample] & allowed[sample]
+        scores = final[sample][eligible]
+        if len(scores) >= k:
+            floor = np.partition(scores, len(scores) - k)[len(scores) - k]
+            cand = np.flatnonzero(final >= floor)
         else:
-            # The k-th best raw score is a floor for the k-th best final one (factors are at
-            # least 1); only passages the largest factor can lift to it are candidates.
-            # Unmatched passages are 0 in the array: above a matched negative score (Okapi's
-            # floored IDF), so then the k-th is taken among the matched only.
-            pool = dense if touched is None else dense[matched]
-            floor = np.partition(pool, len(pool) - k)[len(pool) - k] + base
-            lift = max(factor_max, 1.0) if factor is not None else 1.0
-            # (A factor lowers a negative score, so below 0 the floor says nothing.)
-            keep = matched & ((dense + base) * lift >= floor) if floor > 0 else matched
-            cand = np.flatnonzero(keep)
-        raw = dense[cand] + base
-        return _best(cand, raw * factor(cand) if factor is not None else raw, k)
-
-    def _score_only(
-        self,
-        passages: np.ndarray,
-        terms: list[int],
-        counts: dict[int, int],
-        base: float,
-        allowed: DocMask | None,
-        factor: DocFactor,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Exact final scores of the given passages (sorted ids) that hold a query term."""
-        partial = np.zeros(len(passages))
-        matched = np.zeros(len(passages), dtype=bool)
-        for term in terms:
-            docs, weights = self.postings(term)
-            if not len(docs):
-                continue
-            where = np.searchsorted(docs, passages)
-            hit = where < len(docs)
-            hit[hit] = docs[where[hit]] == passages[hit]
-            partial[hit] += weights[where[hit]] * counts[term]
-            matched |= hit
-        cand, raw = passages[matched], partial[matched] + base
-        if allowed is not None:
-            keep = allowed(cand)
-            cand, raw = cand[keep], raw[keep]
-        return cand.astype(np.int64), raw * factor(cand)
-
-    def _exact(
-        self,
-        terms: list[int],
-        counts: dict[int, int],
-        taken: int,
-        k: int,
-        base: float,
-        allowed: DocMask | None,
-        factor: DocFactor | None,
-        factor_max: float,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """The passages holding one of ``terms[:taken]``, with their exact final scores (the
-        other terms looked up), less those that cannot reach the k-th best."""
-        cand, partial = self._accumulate([(t, counts[t]) for t in terms[:taken]])
-        dense: np.ndarray | None = None
-        for term in terms[taken:]:
-            docs, weights = self.postings(term)
-            if len(docs) * LOOKUP_COST < len(cand):
-                # Fewer postings than candidates: adding them all densely and reading the
-                # candidates back beats a binary search per candidate.
-                if dense is None:
-                    dense = np.zeros(self.n_docs)
-                self._add_into(dense, term, counts[term])
-                continue
-            where = np.searchsorted(docs, cand)
-            found = where < len(docs)
-            found[found] = docs[where[found]] == cand[found]
-            partial[found] += weights[where[found]] * counts[term]
-        if dense is not None:
-            partial += dense[cand]
-        if allowed is not None:
-            keep = allowed(cand)
-            cand, partial = cand[keep], partial[keep]
-        raw = partial + base
-        if factor is not None and len(raw) > k and factor_max > 1:
-            # factor >= 1, so the k-th best raw score is a floor for the k-th best final one;
-            # passages that cannot reach it even with the largest factor need no factor.
-            floor = np.partition(raw, len(raw) - k)[len(raw) - k]
-            if floor > 0:
-                keep = raw * factor_max >= floor
-                cand, raw = cand[keep], raw[keep]
-        return cand, (raw * factor(cand) if factor is not None else raw)
-
-    def _add_into(self, dense: np.ndarray, term: int, count: int) -> np.ndarray:
-        """Add the term's weights (``count`` times) into the per-passage ``dense``; returns
-        the passages that hold it."""
-        docs, weights = self.postings(term)
-        dense[docs] += weights * count if count != 1 else weights
-        return docs
-
-    def _accumulate(self, weighted_terms: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
-        """Candidates (sorted passage ids) and their summed weights over the given terms."""
-        parts = [self.postings(t) for t, _ in weighted_terms]
-        total = sum(len(d) for d, _ in parts)
-        if total * 8 > self.n_docs:  # many postings: a dense pass beats sorting them
-            dense = np.zeros(self.n_docs)
-            touched = np.zeros(self.n_docs, dtype=bool)
-            for term, count in weighted_terms:
-                # A zero weight (IDF 0) still counts as a match.
-                touched[self._add_into(dense, term, count)] = True
-            cand = np.flatnonzero(touched)
-            return cand, dense[cand]
-        docs = np.concatenate([d for d, _ in parts])
-        weights = np.concatenate(
-            [w.astype(np.float64) * c for (_, w), (_, c) in zip(parts, weighted_terms, strict=True)]
-        )
-        cand, inverse = np.unique(docs, return_inverse=True)
-        return cand.astype(np.int64), np.bincount(inverse, weights=weights, minlength=len(cand))
+            cand = np.arange(self.n_docs)
+        keep = matched[cand] if allowed is None else matched[cand] & allowed[cand]
+        cand = cand[keep]
+        return _best(cand, final[cand], k)
 
 
-MAX_PRUNED_TERMS = 30
-# Choosing one pass by the postings a question's terms hold (0.5, 1 or 1.5 per passage) was
-# slower at p95 on 1M passages than pruning under the boosted bound: the count alone is kept.
-LOOKUP_COST = 4  # a binary search per candidate against a dense add per posting, measured
+# Below one posting per SPARSE_FROM passages, ``best`` works on the matching passages only.
+SPARSE_FROM = 16
+SAMPLE_STRIDE = 16  # every 16th passage gives ``best`` a floor for the k-th score
+
+
+def _marked(docs: np.ndarray, n_docs: int) -> np.ndarray:
+    marked = np.zeros(n_docs, dtype=bool)
+    marked[docs] = True
+    return marked
 
 
 def _best(cand: np.ndarray, final: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -313,7 +179,6 @@ def _best(cand: np.ndarray, final: np.ndarray, k: int) -> tuple[np.ndarray, np.n
 
 
 DocMask = Callable[[np.ndarray], np.ndarray]
-DocFactor = Callable[[np.ndarray], np.ndarray]
 
 
 def build_postings(

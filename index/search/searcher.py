@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from index.errors import QuestionError
 from index.models import Hit
-from index.search.bm25 import DocFactor, DocMask
+from index.search.bm25 import DocMask
 from index.search.snapshot import Snapshot
 
 SECONDS_PER_DAY = 86400.0
@@ -63,9 +63,10 @@ class Searcher:
         self.snapshot = snapshot
         self.config = config or SearchConfig()
         self._display: list[str] | None = None
-        self._times: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._times: np.ndarray | None = None
         self._views: dict[frozenset[str], np.ndarray] = {}
         self._origin_ids: dict[str, int] | None = None
+        self._priors: dict[float, np.ndarray] = {}
 
     def query_terms(self, question: str) -> list[str]:
         terms = self.snapshot.analyzer.terms(question)
@@ -93,15 +94,12 @@ class Searcher:
             return []
         # Enough candidates that one passage per article still fills the page.
         pool = max(limit * POOL_FACTOR, MIN_POOL)
-        factor, boosted, others_max = self._recency(filters)
-        ranked, scores = self.snapshot.postings.top_k(
+        allowed = self._allowed(filters)
+        ranked, scores = self.snapshot.postings.best(
             term_ids,
             pool,
-            allowed=self._allowed(filters),
-            factor=factor,
-            factor_max=1.0 + self.config.recency_weight,
-            boosted=boosted,
-            others_factor_max=others_max,
+            prior=self._prior(filters),
+            allowed=allowed(np.arange(self.snapshot.postings.n_docs)) if allowed else None,
         )
         picked = _one_per_article_first(ranked, self.snapshot.passage_article, limit)
         return [self._hit(int(ranked[i]), float(scores[i])) for i in picked]
@@ -263,45 +261,35 @@ class Searcher:
         ]
         return np.isin(snap.article_source, sources) | np.isin(snap.article_host, hosts)
 
-    def _recency(
-        self, filters: SearchFilters
-    ) -> tuple[DocFactor | None, np.ndarray | None, float | None]:
-        """The recency prior per passage; the newest passages, which it lifts most (at most
-        BOOSTED_PASSAGES of them, sorted by id); and the largest factor any other passage gets."""
+    def _prior(self, filters: SearchFilters) -> np.ndarray | None:
+        """The recency prior of every passage: 1 + weight * 2^(-age / half-life), age as of
+        the day asked (or now). Kept for the last few moments asked at, to the minute: a
+        minute moves no score by more than a hundred-thousandth."""
         weight = self.config.recency_weight
         if weight == 0:
-            return None, None, None
-        published, by_time, sorted_published = self._passage_times()
-        now = _end_of_day(filters.asked) if filters.asked else datetime.now(UTC).timestamp()
-        half_life = self.config.half_life_days * SECONDS_PER_DAY
+            return None
+        if filters.asked:
+            now = _end_of_day(filters.asked)
+        else:
+            now = float(int(datetime.now(UTC).timestamp()) // 60 * 60)
+        prior = self._priors.get(now)
+        if prior is None:
+            published = self._passage_times()
+            half_life = self.config.half_life_days * SECONDS_PER_DAY
+            # Undated passages are at -inf: infinitely old, no boost. A date after the moment
+            # asked is bad data (or filtered out) and is lifted like the newest.
+            prior = 1.0 + weight * np.exp2(-np.maximum(now - published, 0) / half_life)
+            if len(self._priors) >= MAX_PRIORS:
+                self._priors.clear()
+            self._priors[now] = prior
+        return prior
 
-        def lift(times: np.ndarray) -> np.ndarray:
-            # Undated passages are at -inf: infinitely old, no boost.
-            return 1.0 + weight * np.exp2(-np.maximum(now - times, 0) / half_life)
-
-        def factor(passages: np.ndarray) -> np.ndarray:
-            return lift(published[passages])
-
-        # Passages published after the question was asked are never shown, so they need no
-        # bound; without a date to ask at, "after" is bad data and is boosted like the newest.
-        end = (
-            int(np.searchsorted(sorted_published, now, side="left"))
-            if filters.asked
-            else len(sorted_published)
-        )
-        start = max(0, end - BOOSTED_PASSAGES)
-        boosted = np.sort(by_time[start:end])
-        others = float(lift(sorted_published[start - 1 : start])[0]) if start else 1.0
-        return factor, boosted, others
-
-    def _passage_times(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Each passage's publication time (-inf when undated), and the passages by time."""
+    def _passage_times(self) -> np.ndarray:
+        """Each passage's publication time (-inf when undated)."""
         if self._times is None:
             snap = self.snapshot
             published = snap.article_published[snap.passage_article]
-            published = np.where(np.isnan(published), -np.inf, published)
-            by_time = np.argsort(published, kind="stable")
-            self._times = (published, by_time, published[by_time])
+            self._times = np.where(np.isnan(published), -np.inf, published)
         return self._times
 
     def _hit(self, passage_id: int, score: float) -> Hit:
@@ -315,9 +303,7 @@ class Searcher:
 
 
 POOL_FACTOR = 5
-# The newest passages scored exactly before pruning; every older one's recency factor then bounds
-# the rest of the archive (a few weeks back it is close to 1, so common words can be skipped).
-BOOSTED_PASSAGES = 20000
+MAX_PRIORS = 4  # the moments asked at whose priors are kept (8 MB each at a million passages)
 MIN_POOL = 50
 
 

@@ -66,55 +66,66 @@ def test_okapi_floors_terms_in_most_passages_like_rank_bm25() -> None:
     assert (reference[:4] > 0).all()  # the epsilon floor, not the negative raw IDF
 
 
-@pytest.mark.parametrize("variant", ["okapi", "plus"])
-@settings(max_examples=80, deadline=None)
+PARAMS = {
+    "okapi": BM25Params(variant="okapi"),
+    "plus": BM25Params(variant="plus"),
+    "l": BM25Params(variant="l"),
+    # Terms in most passages weigh exactly 0: a passage's sum no longer tells what it holds.
+    "okapi, no floor": BM25Params(variant="okapi", epsilon=0),
+}
+
+
+@pytest.mark.parametrize("variant", list(PARAMS))
+@pytest.mark.parametrize("regime", ["matching passages only", "every passage"])
+@settings(max_examples=60, deadline=None)
 @given(
     corpus=corpora,
-    # Up to 20 terms: long questions take the one-pass path, short ones the pruned one.
     query=st.lists(st.sampled_from([*WORDS, "absent"]), min_size=1, max_size=20),
     k=st.integers(1, 12),
     weight=st.floats(0, 3),
+    filtered=st.booleans(),
+    stride=st.integers(1, 6),
 )
-def test_top_k_equals_a_full_sort_of_all_scores(
-    variant: str, corpus: list[list[str]], query: list[str], k: int, weight: float
+def test_best_equals_a_full_sort_of_all_scores(
+    variant: str,
+    regime: str,
+    corpus: list[list[str]],
+    query: list[str],
+    k: int,
+    weight: float,
+    filtered: bool,
+    stride: int,
 ) -> None:
-    """MaxScore skips work, never results: the same top k as scoring every passage and sorting,
-    whether the question is pruned or (long, past MAX_PRUNED_TERMS) scored in one pass."""
+    """The product's search scores every posting of the question's terms: its k best are those
+    of scoring every passage and sorting, with a recency prior and a filter or without, whether
+    it works on the matching passages only or on every passage (with a sampled floor)."""
     import index.search.bm25 as bm25
 
-    saved = bm25.MAX_PRUNED_TERMS
-    bm25.MAX_PRUNED_TERMS = 8
-    try:
-        _check_top_k(variant, corpus, query, k, weight)
-    finally:
-        bm25.MAX_PRUNED_TERMS = saved
-
-
-def _check_top_k(
-    variant: str, corpus: list[list[str]], query: list[str], k: int, weight: float
-) -> None:
-    postings, vocab = _postings(corpus, BM25Params(variant=variant))
+    postings, vocab = _postings(corpus, PARAMS[variant])
     ids = [vocab[t] for t in query if t in vocab]
     if not ids:
         return
     rng = np.random.default_rng(len(corpus) * 31 + k)
-    factor_by_doc = 1 + weight * rng.random(postings.n_docs)  # a recency-like prior per passage
-    allowed_by_doc = rng.random(postings.n_docs) > 0.2
-    dense, matched, expected = _expected(postings, ids, factor_by_doc, allowed_by_doc, k)
-    docs, scores = postings.top_k(
+    prior = 1 + weight * rng.random(postings.n_docs) if weight else None
+    allowed = rng.random(postings.n_docs) > 0.3 if filtered else None
+    dense, matched, expected = _expected(
+        postings,
         ids,
+        prior if prior is not None else np.ones(postings.n_docs),
+        allowed if allowed is not None else np.ones(postings.n_docs, dtype=bool),
         k,
-        allowed=lambda d: allowed_by_doc[d],
-        factor=lambda d: factor_by_doc[d],
-        factor_max=1 + weight,
     )
+    saved = bm25.SPARSE_FROM, bm25.SAMPLE_STRIDE
+    bm25.SPARSE_FROM = 0 if regime == "matching passages only" else 10**9
+    bm25.SAMPLE_STRIDE = stride
+    try:
+        docs, scores = postings.best(ids, k, prior=prior, allowed=allowed)
+    finally:
+        bm25.SPARSE_FROM, bm25.SAMPLE_STRIDE = saved
     np.testing.assert_allclose(scores, expected, rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(dense[docs], scores, rtol=1e-6, atol=1e-9)
-    # Without a filter (the product's usual search), long questions take the one-pass path.
-    everything = np.sort(dense[np.flatnonzero(matched)])[::-1][:k]
-    docs, scores = postings.top_k(ids, k, factor=lambda d: factor_by_doc[d], factor_max=1 + weight)
-    np.testing.assert_allclose(scores, everything, rtol=1e-6, atol=1e-9)
-    np.testing.assert_allclose(dense[docs], scores, rtol=1e-6, atol=1e-9)
+    assert len(set(docs.tolist())) == len(docs)
+    assert matched[docs].all() and (allowed is None or allowed[docs].all())
 
 
 @settings(max_examples=30, deadline=None)
@@ -135,44 +146,3 @@ def test_building_in_term_ranges_and_weighing_in_chunks_changes_nothing(
         bm25.PARTITION_TOKENS, bm25.WEIGH_CHUNK = saved
     for name in ("offsets", "docs", "tfs", "weights", "base", "term_max"):
         np.testing.assert_array_equal(getattr(parts, name), getattr(whole, name))
-
-
-@settings(max_examples=80, deadline=None)
-@given(
-    corpus=corpora,
-    query=st.lists(st.sampled_from([*WORDS, "absent"]), min_size=1, max_size=14),
-    k=st.integers(1, 12),
-    weight=st.floats(0, 3),
-    share=st.floats(0, 1),
-)
-def test_top_k_with_the_newest_passages_scored_first_equals_a_full_sort(
-    corpus: list[list[str]], query: list[str], k: int, weight: float, share: float
-) -> None:
-    """The product's search: the newest passages, lifted most by the prior, are scored up
-    front, and the rest of the archive is pruned under the smaller factor they can get."""
-    postings, vocab = _postings(corpus, BM25Params())
-    ids = [vocab[t] for t in query if t in vocab]
-    if not ids:
-        return
-    rng = np.random.default_rng(len(corpus) * 17 + k)
-    boosted_mask = rng.random(postings.n_docs) < share
-    factor_by_doc = np.where(
-        boosted_mask,
-        1 + weight * rng.random(postings.n_docs),
-        1 + 0.1 * weight * rng.random(postings.n_docs),
-    )
-    others_max = float(factor_by_doc[~boosted_mask].max()) if (~boosted_mask).any() else 1.0
-    allowed_by_doc = rng.random(postings.n_docs) > 0.2
-    dense, _, expected = _expected(postings, ids, factor_by_doc, allowed_by_doc, k)
-    docs, scores = postings.top_k(
-        ids,
-        k,
-        allowed=lambda d: allowed_by_doc[d],
-        factor=lambda d: factor_by_doc[d],
-        factor_max=1 + weight,
-        boosted=np.flatnonzero(boosted_mask),
-        others_factor_max=others_max,
-    )
-    np.testing.assert_allclose(scores, expected, rtol=1e-6, atol=1e-9)
-    np.testing.assert_allclose(dense[docs], scores, rtol=1e-6, atol=1e-9)
-    assert len(set(docs.tolist())) == len(docs)

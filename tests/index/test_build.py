@@ -93,5 +93,5 @@ def test_replacing_articles_scores_as_a_rebuild_of_what_remains(added: int) -> N
     dead = [t for t in patched.vocab if t not in whole.vocab]
     assert dead
     for word in dead:
-        assert patched.postings.top_k([patched.vocab[word]], 5)[0].size == 0
+        assert patched.postings.best([patched.vocab[word]], 5)[0].size == 0
         assert patched.postings.base[patched.vocab[word]] == 0
