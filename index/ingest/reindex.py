@@ -233,7 +233,8 @@ def _reindex(
     started = time.perf_counter()
     chunking = chunking or ChunkingConfig()
     cutoff = datetime.now(UTC) - timedelta(days=retention_days) if retention_days > 0 else None
-    with ArticleStore(store_path) as store:
+    # A whole build writes its passage texts here as it goes (see SnapshotBuilder's spill).
+    with snapshots.scratch(index_path) as spill, ArticleStore(store_path) as store:
         # What the live snapshot must have been built from for this run to extend it: a run
         # killed after changing the store but before swapping in its snapshot leaves the store
         # ahead, and the next run must rebuild even if it fetches nothing new.
@@ -247,7 +248,7 @@ def _reindex(
         # one that touches many (or the first) builds it whole from the store, cheaper then.
         fresh = _Fresh(PATCH_SHARE * live.manifest.counts.articles if live is not None else 0)
         if live is None and not store.count_analyzed(reading.fingerprint):
-            fresh.builder = SnapshotBuilder(analyzer, chunking, bm25)
+            fresh.builder = SnapshotBuilder(analyzer, chunking, bm25, spill)
         kept = {s.origin for s in sources}
         sources = [s for s in sources if only is None or s.origin in only]
         for source in sources:
@@ -280,14 +281,14 @@ def _reindex(
             update = "patched"
         if snapshot is None:
             snapshot, update = (
-                _rebuilt(store, analyzer, chunking, bm25, fingerprint, tally),
+                _rebuilt(store, analyzer, chunking, bm25, fingerprint, tally, spill),
                 "rebuilt",
             )
         tally.emit("indexing", 1, 1)
         if snapshot is not live:
             snapshot.manifest.store_generation = store.generation()
-    if snapshot is not live:
-        snapshots.save(snapshot, index_path)
+            store.close()  # the store is not needed to save, and others may be waiting on it
+            snapshots.save(snapshot, index_path)
     return ReindexReport(
         articles=snapshot.manifest.counts.articles,
         passages=snapshot.manifest.counts.passages,
@@ -756,9 +757,10 @@ def _rebuilt(
     bm25: BM25Params,
     fingerprint: str,
     tally: _Tally,
+    spill: Path,
 ) -> snapshots.Snapshot:
     """A whole snapshot built from every stored analysis, streamed from the store."""
-    builder = SnapshotBuilder(analyzer, chunking, bm25)
+    builder = SnapshotBuilder(analyzer, chunking, bm25, spill)
     for meta, passages in store.analyzed(fingerprint):
         builder.add(meta, ((p.text, p.terms) for p in passages))
     try:

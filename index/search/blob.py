@@ -142,21 +142,25 @@ def _runs(spans: np.ndarray) -> list[tuple[int, int]]:
 
 
 def save_parts(blob: Blob, folder: Path, stem: str, suffix: str) -> list[tuple[str, int, str]]:
-    """Put the store's parts in ``folder``: saved ones are linked, new ones written (and their
-    checksum computed as they are written). Returns (file name, size, SHA-256) per part."""
+    """Put the store's parts in ``folder``: parts already in files are linked, the others
+    written (their checksum computed as they are written). Returns (file name, size, SHA-256)
+    per part."""
     taken = {p.name for p in blob.parts if p.name}
     number = 0
     saved = []
     for part in blob.parts:
-        if part.file is not None and part.name is not None and part.checksum is not None:
-            _link(part.file, folder / part.name)
-            saved.append((part.name, part.size, part.checksum))
+        name = part.name
+        if name is None:
+            name = f"{stem}{suffix}" if not number and f"{stem}{suffix}" not in taken else None
+            while name is None or name in taken:
+                number += 1
+                name = f"{stem}.{number}{suffix}"
+            taken.add(name)
+        if part.file is not None and part.checksum is not None:
+            # A part already on disk (the live snapshot's, or texts a build wrote as it went).
+            _link(part.file, folder / name)
+            saved.append((name, part.size, part.checksum))
             continue
-        name = f"{stem}{suffix}" if not number and f"{stem}{suffix}" not in taken else None
-        while name is None or name in taken:
-            number += 1
-            name = f"{stem}.{number}{suffix}"
-        taken.add(name)
         digest = hashlib.sha256()
         with open(folder / name, "wb") as fh:
             for piece in part.pieces:

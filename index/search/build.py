@@ -6,13 +6,17 @@ import dataclasses
 import hashlib
 import json
 import math
+import mmap
 import multiprocessing
 import os
 import re
+import uuid
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import repeat
+from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -21,7 +25,7 @@ from index.ingest.chunking import CHUNKING_VERSION, ChunkingConfig, chunk_text
 from index.models import Article, ArticleMeta
 from index.search.acronyms import learn_acronyms
 from index.search.analyzer import Analyzer, AnalyzerConfig
-from index.search.blob import Blob, spans_of, tidied
+from index.search.blob import Blob, Part, spans_of, tidied
 from index.search.bm25 import BM25Params, Postings, build_postings, weigh
 from index.search.snapshot import Counts, Manifest, Snapshot, now
 from index.workers import PARALLEL_FROM, map_in_batches
@@ -57,8 +61,24 @@ def analyze_article(
 class SnapshotBuilder:
     """Collects analyzed articles, then computes the BM25 weights of all of them at once."""
 
-    def __init__(self, analyzer: Analyzer, chunking: ChunkingConfig, bm25: BM25Params) -> None:
+    def __init__(
+        self,
+        analyzer: Analyzer,
+        chunking: ChunkingConfig,
+        bm25: BM25Params,
+        spill: Path | None = None,
+    ) -> None:
+        """With ``spill`` (a folder on the index's file system), passage texts are written
+        there as they come instead of being held in memory: the largest part of an archive's
+        index (1.7 GB at a million passages) then never sits in memory, and the snapshot's save
+        links the file instead of writing it again."""
         self.analyzer, self.chunking, self.bm25 = analyzer, chunking, bm25
+        self._spill: BinaryIO | None = None
+        self._spill_path: Path | None = None
+        self._spill_hash = hashlib.sha256()
+        if spill is not None:
+            self._spill_path = spill / f"passages-{uuid.uuid4().hex}.txt"
+            self._spill = open(self._spill_path, "wb")  # noqa: SIM115 (closed by finish)
         self.vocab: dict[str, int] = {}
         self.n_articles = 0
         self._term_ids = array("i")
@@ -83,7 +103,7 @@ class SnapshotBuilder:
         ids = self._ids
         for position, (text, terms) in enumerate(passages):
             encoded = text.encode("utf-8")
-            self._texts.append(encoded)
+            self._put_text(encoded)
             self._text_lengths.append(len(encoded))
             self._passage_article.append(number)
             self._passage_position.append(position)
@@ -106,10 +126,34 @@ class SnapshotBuilder:
         self._passage_position.frombytes(
             (np.arange(int(counts.sum())) - starts).astype(np.int32).tobytes()
         )
-        self._texts.append(chunk.text_blob)
+        self._put_text(chunk.text_blob)
         self._text_lengths.frombytes(chunk.text_lengths.astype(np.int64).tobytes())
         self._term_ids.frombytes(remap[chunk.ids].tobytes())
         self._passage_len.frombytes(chunk.lengths.astype(np.int32).tobytes())
+
+    def _put_text(self, data: bytes) -> None:
+        if self._spill is None:
+            self._texts.append(data)
+        else:
+            self._spill.write(data)
+            self._spill_hash.update(data)
+
+    def _finished_texts(self) -> tuple[Blob, dict[str, str]]:
+        """The passage texts and the acronyms they define."""
+        if self._spill is None or self._spill_path is None:
+            # Kept as pieces, never joined: a joined copy would double the texts in memory.
+            return Blob.of(self._texts), learn_acronyms(self._texts)
+        self._spill.flush()
+        os.fsync(self._spill.fileno())
+        self._spill.close()
+        self._spill = None
+        with open(self._spill_path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            data = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+        part = Part(
+            pieces=[data], size=size, file=self._spill_path, checksum=self._spill_hash.hexdigest()
+        )
+        return Blob([part]), learn_acronyms([data])
 
     def _ids(self, terms: Sequence[str]) -> np.ndarray:
         """Global ids of terms, new ones appended in order; lookups run in C, only new terms in Python."""
@@ -156,8 +200,7 @@ class SnapshotBuilder:
                 postings=len(postings.docs),
             ),
         )
-        # Kept as pieces, never joined: a joined copy would double the largest part of the index.
-        texts = Blob.of(self._texts)
+        texts, aliases = self._finished_texts()
         return Snapshot(
             manifest=manifest,
             analyzer=self.analyzer,
@@ -168,7 +211,7 @@ class SnapshotBuilder:
             passage_position=np.frombuffer(self._passage_position, dtype=np.int32),
             text_spans=_spans(self._text_lengths),
             texts=texts,
-            aliases=learn_acronyms(self._texts),
+            aliases=aliases,
             article_lines=Blob.of(self._lines),
             article_spans=_spans(self._line_lengths),
             article_published=np.frombuffer(self._published, dtype=np.float64),

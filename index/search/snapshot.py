@@ -23,11 +23,13 @@ with the one before it are hard links to the same immutable files.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -158,6 +160,18 @@ def save(snapshot: Snapshot, path: Path) -> Path:
         os.utime(snapshots / previous)
     tidy(path)
     return final
+
+
+@contextlib.contextmanager
+def scratch(path: Path) -> Iterator[Path]:
+    """A folder beside the snapshots, on the same file system, for files a build writes as it
+    goes (then linked into its snapshot); removed afterwards, or by ``tidy`` if the writer died."""
+    folder = path / "snapshots" / f".tmp-{os.getpid()}-{uuid.uuid4().hex}"
+    folder.mkdir(parents=True)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def load(path: Path) -> Snapshot:

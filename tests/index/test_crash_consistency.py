@@ -11,6 +11,7 @@ import pytest
 import index.ingest.reindex as reindex_module
 import index.ingest.store as store_module
 import index.search.blob as blob_module
+import index.search.build as build_module
 import index.search.snapshot as snapshot_module
 from index.ingest.reindex import reindex
 from index.models import SourceRef
@@ -136,9 +137,15 @@ def test_a_patching_refresh_killed_at_any_stage_serves_a_whole_version_and_the_n
     [
         (store_module.ArticleStore, "put_analyzed", 4),
         (reindex_module._Fresh, "built", 0),
+        (build_module.SnapshotBuilder, "_finished_texts", 0),
         (snapshot_module, "_write_files", 0),
     ],
-    ids=["storing the archive", "building as it reads", "writing the first index"],
+    ids=[
+        "storing the archive",
+        "building as it reads",
+        "finishing the texts written as it read",
+        "writing the first index",
+    ],
 )
 def test_a_first_build_killed_midway_is_finished_by_the_next_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stage: tuple[object, str, int]
@@ -160,3 +167,5 @@ def test_a_first_build_killed_midway_is_finished_by_the_next_run(
     report = reindex(refs, index, store_path=store)
     assert report.articles == 12
     assert served_text(index).count("ships") == 12
+    # The texts the killed build wrote as it read went with it; nothing is left beside the index.
+    assert [p.name for p in (index / "snapshots").iterdir()] == [snapshot.live_folder(index).name]
