@@ -189,6 +189,16 @@ def build_postings(
     ``doc_terms`` holds the term ids of passage ``d`` at ``doc_starts[d]:doc_starts[d+1]``.
     Returns the postings and the per-passage lengths.
     """
+    offsets, docs, tfs, doc_len = count_postings(doc_terms, doc_starts, n_terms)
+    return weigh(offsets, docs, tfs, doc_len, params), doc_len
+
+
+def count_postings(
+    doc_terms: np.ndarray, doc_starts: np.ndarray, n_terms: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The term-major postings (offsets, passages, term counts) of every passage's term ids,
+    and the passages' lengths: ``build_postings`` before weighing, so that a caller can free
+    the term ids (the largest array of a build) first."""
     n_docs = len(doc_starts) - 1
     doc_len = np.diff(doc_starts).astype(np.int32)
     # Sorting (term, passage) keys of every token at once takes 20 bytes per token: 4 GB at a
@@ -227,10 +237,13 @@ def build_postings(
         del unique_keys
     offsets = np.zeros(n_terms + 1, dtype=np.int64)
     np.cumsum(posting_counts, out=offsets[1:])
+    # One array joined and its parts freed before the next: the parts and both joins would
+    # otherwise all be held at once (2.3 GB at a million passages).
     docs = np.concatenate(docs_parts) if docs_parts else np.zeros(0, dtype=np.int32)
+    del docs_parts
     tfs = np.concatenate(tfs_parts) if tfs_parts else np.zeros(0, dtype=np.int32)
-    del docs_parts, tfs_parts
-    return weigh(offsets, docs, tfs, doc_len, params), doc_len
+    del tfs_parts
+    return offsets, docs, tfs, doc_len
 
 
 PARTITION_TOKENS = 40_000_000

@@ -26,7 +26,7 @@ from index.models import Article, ArticleMeta
 from index.search.acronyms import learn_acronyms
 from index.search.analyzer import Analyzer, AnalyzerConfig
 from index.search.blob import Blob, Part, spans_of, tidied
-from index.search.bm25 import BM25Params, Postings, build_postings, weigh
+from index.search.bm25 import BM25Params, Postings, count_postings, weigh
 from index.search.snapshot import Counts, Manifest, Snapshot, now
 from index.workers import PARALLEL_FROM, map_in_batches
 
@@ -185,9 +185,11 @@ class SnapshotBuilder:
         vocab = self.vocab or {"": 0}  # every word was a stopword; keep the matrix well-formed
         starts = np.zeros(len(self._passage_len) + 1, dtype=np.int64)
         np.cumsum(np.frombuffer(self._passage_len, dtype=np.int32), out=starts[1:])
-        postings, doc_len = build_postings(
-            np.frombuffer(self._term_ids, dtype=np.int32), starts, len(vocab), self.bm25
-        )
+        terms = np.frombuffer(self._term_ids, dtype=np.int32)
+        offsets, docs, tfs, doc_len = count_postings(terms, starts, len(vocab))
+        del terms
+        self._term_ids = array("i")  # freed before weighing: it is the build's largest array
+        postings = weigh(offsets, docs, tfs, doc_len, self.bm25)
         manifest = Manifest(
             created_at=now(),
             analyzer=self.analyzer.config,
