@@ -256,12 +256,12 @@ def passage_tokens(snap: snapshots.Snapshot) -> Iterator[list[str]]:
     """Every passage's analyzed terms (each as often as it occurs), rebuilt from the postings:
     the very tokens newsbot scored, for the other engines to score."""
     terms = np.array(sorted(snap.vocab, key=snap.vocab.__getitem__), dtype=object)
-    p = snap.postings
-    term_of = np.repeat(np.arange(len(p.offsets) - 1), np.diff(p.offsets))
-    order = np.argsort(p.docs, kind="stable")
-    doc_bounds = np.searchsorted(p.docs[order], np.arange(p.n_docs + 1))
+    offsets, docs, tfs = snap.postings.flat()
+    term_of = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+    order = np.argsort(docs, kind="stable")
+    doc_bounds = np.searchsorted(docs[order], np.arange(snap.postings.n_docs + 1))
     for a, b in itertools.pairwise(doc_bounds):
-        yield np.repeat(terms[term_of[order[a:b]]], p.tfs[order[a:b]]).tolist()
+        yield np.repeat(terms[term_of[order[a:b]]], tfs[order[a:b]]).tolist()
 
 
 def rank_bm25_side(

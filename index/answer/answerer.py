@@ -130,7 +130,7 @@ class Answerer:
         self.config = config or AnswerConfig()
         snapshot = searcher.snapshot
         n_docs = snapshot.postings.n_docs
-        doc_freq = np.diff(snapshot.postings.offsets)
+        doc_freq = snapshot.postings.doc_freq()
         # A positive IDF whatever the BM25 variant: it only weighs question words against each other.
         self._idf = np.log((n_docs + 1) / np.maximum(doc_freq, 1))
         self._doc_freq = doc_freq

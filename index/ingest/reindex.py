@@ -41,6 +41,7 @@ from index.search.build import (
     AnalyzedPassage,
     EmptyCorpusError,
     SnapshotBuilder,
+    adds_as_tail,
     analysis_fingerprint,
     analyze_in_parallel,
     analyze_in_worker,
@@ -736,9 +737,15 @@ def _patched(
     if len(removed) > limit:
         return None
     # Checked on a second thread while the patch is computed (hashing releases the GIL). The
-    # text parts are linked into the patch, not read or copied: their sizes suffice.
+    # text parts, and the postings' base when the patch is a tail, are linked into the patch,
+    # not read or copied: their sizes suffice.
     with ThreadPoolExecutor(1) as checker:
-        damaged = checker.submit(snapshots.verify, index_path, text_parts=False)
+        damaged = checker.submit(
+            snapshots.verify,
+            index_path,
+            text_parts=False,
+            base_postings=bool(removed) or not adds_as_tail(live, fresh),
+        )
         patched = replace_articles(live, removed, fresh)
         try:
             if damaged.result():

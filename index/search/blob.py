@@ -158,7 +158,7 @@ def save_parts(blob: Blob, folder: Path, stem: str, suffix: str) -> list[tuple[s
             taken.add(name)
         if part.file is not None and part.checksum is not None:
             # A part already on disk (the live snapshot's, or texts a build wrote as it went).
-            _link(part.file, folder / name)
+            link_file(part.file, folder / name)
             saved.append((name, part.size, part.checksum))
             continue
         digest = hashlib.sha256()
@@ -172,7 +172,7 @@ def save_parts(blob: Blob, folder: Path, stem: str, suffix: str) -> list[tuple[s
     return saved
 
 
-def _link(source: Path, target: Path) -> None:
+def link_file(source: Path, target: Path) -> None:
     try:
         os.link(source, target)
     except OSError:  # a file system without hard links: copy it

@@ -68,6 +68,26 @@ def baseline(term_idf: np.ndarray, params: BM25Params) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class Tail:
+    """The postings of passages added since the base's weights were computed (passage ids from
+    ``n_base`` on), so that adding a few thousand passages writes them, not the whole matrix.
+
+    They are weighed with today's IDF and the base's average passage length; the base's weights
+    are brought to today's IDF by ``scale``, one factor per term. Scores are then exact but for
+    length normalization, which uses the base's average length until the tail is merged into
+    the base (when it grows past a share of it, or the average moves more than 1 %).
+    """
+
+    offsets: np.ndarray  # int64, n_terms + 1
+    docs: np.ndarray  # int32, passage ids (all >= n_base)
+    tfs: np.ndarray  # int32
+    weights: np.ndarray  # float32
+    scale: np.ndarray  # float32, n_terms: today's IDF over the IDF the base's weights hold
+    base_max: np.ndarray  # float32: each term's largest weight in the base, as stored
+    n_base: int
+
+
+@dataclass(frozen=True)
 class Postings:
     """Term-major sparse matrix: passages ``docs[offsets[t]:offsets[t+1]]`` contain term ``t``.
 
@@ -84,10 +104,41 @@ class Postings:
     base: np.ndarray  # float64, n_terms
     term_max: np.ndarray  # float32, n_terms
     n_docs: int
+    tail: Tail | None = None  # with a tail, offsets..weights are the base's (see Tail)
+
+    def _span(self, term: int) -> tuple[int, int]:
+        if term + 1 >= len(self.offsets):  # a term only the tail holds
+            return 0, 0
+        return int(self.offsets[term]), int(self.offsets[term + 1])
 
     def postings(self, term: int) -> tuple[np.ndarray, np.ndarray]:
-        lo, hi = int(self.offsets[term]), int(self.offsets[term + 1])
-        return self.docs[lo:hi], self.weights[lo:hi]
+        lo, hi = self._span(term)
+        tail = self.tail
+        if tail is None:
+            return self.docs[lo:hi], self.weights[lo:hi]
+        tlo, thi = int(tail.offsets[term]), int(tail.offsets[term + 1])
+        return (
+            np.concatenate([self.docs[lo:hi], tail.docs[tlo:thi]]),
+            np.concatenate([self.weights[lo:hi] * tail.scale[term], tail.weights[tlo:thi]]),
+        )
+
+    def doc_freq(self) -> np.ndarray:
+        """Per term, how many passages hold it."""
+        freq = np.zeros(len(self.base), dtype=np.int64)
+        freq[: len(self.offsets) - 1] = np.diff(self.offsets)
+        if self.tail is not None:
+            freq += np.diff(self.tail.offsets)
+        return freq
+
+    def flat(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Offsets, passages and term counts of base and tail as one term-major matrix."""
+        if self.tail is None:
+            return self.offsets, self.docs, self.tfs
+        tail = self.tail
+        terms = np.repeat(np.arange(len(tail.offsets) - 1), np.diff(tail.offsets))
+        return interleave(
+            self.offsets, self.docs, self.tfs, terms, tail.docs, tail.tfs, len(self.base)
+        )
 
     def scores(self, term_ids: list[int]) -> np.ndarray:
         """BM25 score of every passage for a query given as term ids (repeats count again)."""
@@ -116,18 +167,25 @@ class Postings:
         counts: dict[int, int] = {}
         for term in term_ids:
             counts[term] = counts.get(term, 0) + 1
-        spans = [(int(self.offsets[t]), int(self.offsets[t + 1]), c) for t, c in counts.items()]
-        spans = [(lo, hi, c) for lo, hi, c in spans if hi > lo]
-        if not spans or k <= 0:
+        pieces = []  # (passages, weights, multiplier) of each term, in the base and the tail
+        tail = self.tail
+        for term, count in counts.items():
+            lo, hi = self._span(term)
+            if hi > lo:
+                times = count * float(tail.scale[term]) if tail is not None else count
+                pieces.append((self.docs[lo:hi], self.weights[lo:hi], times))
+            if tail is not None:
+                lo, hi = int(tail.offsets[term]), int(tail.offsets[term + 1])
+                if hi > lo:
+                    pieces.append((tail.docs[lo:hi], tail.weights[lo:hi], count))
+        if not pieces or k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
         base = float(sum(self.base[t] * c for t, c in counts.items()))
-        docs = np.concatenate([self.docs[lo:hi] for lo, hi, _ in spans])
-        if all(c == 1 for _, _, c in spans):
-            weights = np.concatenate([self.weights[lo:hi] for lo, hi, _ in spans])
+        docs = np.concatenate([d for d, _, _ in pieces])
+        if all(m == 1 for _, _, m in pieces):
+            weights = np.concatenate([w for _, w, _ in pieces])
         else:
-            weights = np.concatenate(
-                [self.weights[lo:hi].astype(np.float64) * c for lo, hi, c in spans]
-            )
+            weights = np.concatenate([w.astype(np.float64) * m for _, w, m in pieces])
         if len(docs) * SPARSE_FROM < self.n_docs:
             # Few postings: work on the matching passages only, not on every passage.
             cand, inverse = np.unique(docs, return_inverse=True)
@@ -251,17 +309,27 @@ WEIGH_CHUNK = 16_000_000  # postings weighed at a time, to bound the temporaries
 
 
 def weigh(
-    offsets: np.ndarray, docs: np.ndarray, tfs: np.ndarray, doc_len: np.ndarray, params: BM25Params
+    offsets: np.ndarray,
+    docs: np.ndarray,
+    tfs: np.ndarray,
+    doc_len: np.ndarray,
+    params: BM25Params,
+    *,
+    doc_freq: np.ndarray | None = None,
+    avgdl: float | None = None,
 ) -> Postings:
     """Compute the weights of a postings structure from its term counts.
 
     rank-bm25's formula of the variant, minus each term's ``baseline``, arranged so that a
     million-passage index is weighed in float32 in a few seconds: per-passage length factors are
-    computed once, and BM25Plus's delta term cancels against its baseline.
+    computed once, and BM25Plus's delta term cancels against its baseline. A tail (see ``Tail``)
+    is weighed with the whole index's ``doc_freq`` and the base's ``avgdl``.
     """
     n_docs = len(doc_len)
-    doc_freq = np.diff(offsets)
-    avgdl = float(doc_len.sum()) / n_docs if n_docs else 1.0
+    term_freq = np.diff(offsets)
+    doc_freq = term_freq if doc_freq is None else doc_freq
+    if avgdl is None:
+        avgdl = float(doc_len.sum()) / n_docs if n_docs else 1.0
     term_idf = idf(doc_freq, n_docs, params)
     base = baseline(term_idf, params)
     k1, b = params.k1, params.b
@@ -294,7 +362,7 @@ def weigh(
                 tf * np.float32(k1 + 1) / (k1_norm[docs[lo:hi]] + tf)
             )
     term_max = np.zeros(len(doc_freq), dtype=np.float32)
-    nonempty = doc_freq > 0
+    nonempty = term_freq > 0
     if len(weights):
         term_max[nonempty] = np.maximum.reduceat(weights, offsets[:-1][nonempty])
     return Postings(
@@ -305,4 +373,90 @@ def weigh(
         base=base,
         term_max=term_max,
         n_docs=n_docs,
+    )
+
+
+def interleave(
+    offsets: np.ndarray,
+    docs: np.ndarray,
+    tfs: np.ndarray,
+    new_terms: np.ndarray,
+    new_docs: np.ndarray,
+    new_tfs: np.ndarray,
+    n_terms: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A term-major matrix plus postings of passages numbered after all of its own, given as
+    (term, passage, count) sorted by term then passage: within each term the new postings
+    simply follow the old, so every place is computed directly and the old postings are copied
+    in blocks between the (few) terms that gained some."""
+    old_counts = np.zeros(n_terms, dtype=np.int64)
+    old_counts[: len(offsets) - 1] = np.diff(offsets)
+    new_counts = np.bincount(new_terms, minlength=n_terms) if len(new_terms) else old_counts * 0
+    merged = np.zeros(n_terms + 1, dtype=np.int64)
+    np.cumsum(old_counts + new_counts, out=merged[1:])
+    out_docs = np.empty(int(merged[-1]), dtype=np.int32)
+    out_tfs = np.empty(int(merged[-1]), dtype=np.int32)
+    new_block = np.zeros(n_terms + 1, dtype=np.int64)
+    np.cumsum(new_counts, out=new_block[1:])
+    n_old_terms, n_old = len(offsets) - 1, len(docs)
+    cursor = shift = 0
+    for term in np.flatnonzero(new_counts).tolist():
+        end = int(offsets[term + 1]) if term < n_old_terms else n_old
+        out_docs[cursor + shift : end + shift] = docs[cursor:end]
+        out_tfs[cursor + shift : end + shift] = tfs[cursor:end]
+        lo, hi = int(new_block[term]), int(new_block[term + 1])
+        out_docs[end + shift : end + shift + hi - lo] = new_docs[lo:hi]
+        out_tfs[end + shift : end + shift + hi - lo] = new_tfs[lo:hi]
+        shift += hi - lo
+        cursor = end
+    out_docs[cursor + shift :] = docs[cursor:]
+    out_tfs[cursor + shift :] = tfs[cursor:]
+    return merged, out_docs, out_tfs
+
+
+def with_tail(
+    base: Postings,
+    tail_offsets: np.ndarray,
+    tail_docs: np.ndarray,
+    tail_tfs: np.ndarray,
+    doc_len: np.ndarray,
+    params: BM25Params,
+) -> Postings:
+    """The base (as weighed, without a tail of its own) with these postings as its tail: only
+    the tail is weighed, and the base's weights are scaled per term at query time."""
+    n_base = base.n_docs if base.tail is None else base.tail.n_base
+    n_terms = len(tail_offsets) - 1
+    base_freq = np.zeros(n_terms, dtype=np.int64)
+    base_freq[: len(base.offsets) - 1] = np.diff(base.offsets)
+    doc_freq = base_freq + np.diff(tail_offsets)
+    avgdl = float(doc_len[:n_base].sum()) / n_base if n_base else 1.0
+    weighed = weigh(
+        tail_offsets, tail_docs, tail_tfs, doc_len, params, doc_freq=doc_freq, avgdl=avgdl
+    )
+    held = idf(base_freq, n_base, params)  # the IDF the base's weights were computed with
+    today = idf(doc_freq, len(doc_len), params)
+    scale = np.where(held > 0, today / np.where(held > 0, held, 1.0), 0.0).astype(np.float32)
+    base_max = np.zeros(n_terms, dtype=np.float32)
+    if base.tail is not None:
+        base_max[: len(base.tail.base_max)] = base.tail.base_max
+    else:
+        base_max[: len(base.term_max)] = base.term_max
+    term_max = np.maximum(base_max * scale, weighed.term_max)
+    return Postings(
+        offsets=base.offsets,
+        docs=base.docs,
+        tfs=base.tfs,
+        weights=base.weights,
+        base=weighed.base,
+        term_max=term_max,
+        n_docs=len(doc_len),
+        tail=Tail(
+            offsets=tail_offsets,
+            docs=tail_docs,
+            tfs=tail_tfs,
+            weights=weighed.weights,
+            scale=scale,
+            base_max=base_max,
+            n_base=n_base,
+        ),
     )

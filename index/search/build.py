@@ -26,7 +26,14 @@ from index.models import Article, ArticleMeta
 from index.search.acronyms import learn_acronyms
 from index.search.analyzer import Analyzer, AnalyzerConfig
 from index.search.blob import Blob, Part, spans_of, tidied
-from index.search.bm25 import BM25Params, Postings, count_postings, weigh
+from index.search.bm25 import (
+    BM25Params,
+    Postings,
+    count_postings,
+    interleave,
+    weigh,
+    with_tail,
+)
 from index.search.snapshot import Counts, Manifest, Snapshot, now
 from index.workers import PARALLEL_FROM, map_in_batches
 
@@ -394,13 +401,17 @@ def analyze_articles(
 
 
 def extend_snapshot(
-    snapshot: Snapshot, analyzed: Iterable[tuple[ArticleMeta, list[AnalyzedPassage]]]
+    snapshot: Snapshot,
+    analyzed: Iterable[tuple[ArticleMeta, list[AnalyzedPassage]]],
+    *,
+    segmented: bool = True,
 ) -> Snapshot:
     """The snapshot with analyzed articles added, without re-analyzing what it holds.
 
-    Every weight is recomputed from the stored term counts, because the corpus size, the
-    document frequencies and the average passage length all move: the scores equal those of a
-    full rebuild of old plus new.
+    A few added passages become the index's tail (see ``bm25.Tail``): they alone are weighed
+    and written, with today's IDF and the base's average passage length. Past a share of the
+    base (or ``segmented=False``), every weight is recomputed from the stored term counts and
+    the scores equal those of a full rebuild of old plus new.
     """
     manifest = snapshot.manifest
     builder = SnapshotBuilder(snapshot.analyzer, manifest.chunking, manifest.bm25)
@@ -414,27 +425,40 @@ def extend_snapshot(
     added = builder.n_articles - manifest.counts.articles
     if not added:
         return snapshot
-    return _with_added(snapshot, builder)
+    return _with_added(snapshot, builder, segmented)
 
 
-def _with_added(snapshot: Snapshot, builder: SnapshotBuilder) -> Snapshot:
+def _with_added(snapshot: Snapshot, builder: SnapshotBuilder, segmented: bool) -> Snapshot:
     manifest = snapshot.manifest
+    old = snapshot.postings
+    n_terms = len(builder.vocab)
     new_lengths = np.frombuffer(builder._passage_len, dtype=np.int32)
     new_starts = np.zeros(len(new_lengths) + 1, dtype=np.int64)
     np.cumsum(new_lengths, out=new_starts[1:])
-    offsets, docs, tfs = _merge_postings(
-        snapshot.postings,
-        np.frombuffer(builder._term_ids, dtype=np.int32),
-        new_starts,
-        len(builder.vocab),
-    )
+    new = _new_postings(np.frombuffer(builder._term_ids, dtype=np.int32), new_starts, old.n_docs)
     doc_len = np.concatenate([snapshot.doc_len, new_lengths])
-    postings = weigh(offsets, docs, tfs, doc_len, manifest.bm25)
+    if segmented and _tail_fits(old, doc_len):
+        tail = old.tail
+        offsets, docs, tfs = interleave(
+            *(
+                (tail.offsets, tail.docs, tail.tfs)
+                if tail is not None
+                else (np.zeros(1, dtype=np.int64), np.zeros(0, np.int32), np.zeros(0, np.int32))
+            ),
+            *new,
+            n_terms,
+        )
+        postings = with_tail(old, offsets, docs, tfs, doc_len, manifest.bm25)
+        n_postings = len(old.docs) + len(docs)
+    else:
+        offsets, docs, tfs = interleave(*old.flat(), *new, n_terms)
+        postings = weigh(offsets, docs, tfs, doc_len, manifest.bm25)
+        n_postings = len(docs)
     counts = Counts(
         articles=builder.n_articles,
         passages=len(doc_len),
-        terms=len(builder.vocab),
-        postings=len(docs),
+        terms=n_terms,
+        postings=n_postings,
     )
     texts, text_spans = tidied(
         snapshot.texts.plus(builder._texts),
@@ -481,6 +505,7 @@ def _with_added(snapshot: Snapshot, builder: SnapshotBuilder) -> Snapshot:
         origins=list(builder._origins),
         # Only the new passages are read; a definition the index already knew keeps its form.
         aliases={**learn_acronyms(builder._texts), **snapshot.aliases},
+        loaded=snapshot.loaded,
     )
 
 
@@ -518,7 +543,8 @@ def replace_articles(
     gone = np.zeros(snapshot.manifest.counts.articles, dtype=bool)
     gone[np.fromiter(removed, dtype=np.int64)] = True
     kept = _without(snapshot, gone) if gone.any() else snapshot
-    grown = extend_snapshot(kept, analyzed)
+    # After removals every weight is stale: the additions are weighed with the rest, no tail.
+    grown = extend_snapshot(kept, analyzed, segmented=not gone.any())
     if grown is kept and kept is not snapshot:  # nothing added: weigh the smaller corpus
         postings = weigh(
             kept.postings.offsets, kept.postings.docs, kept.postings.tfs, kept.doc_len,
@@ -536,12 +562,13 @@ def _without(snapshot: Snapshot, gone: np.ndarray) -> Snapshot:
     article_index = np.cumsum(keep_article) - 1
     passage_index = (np.cumsum(keep_passage) - 1).astype(np.int32)
     old = snapshot.postings
-    keep_posting = keep_passage[old.docs]
+    old_offsets, old_docs, old_tfs = old.flat()  # a tail is merged into the base
+    keep_posting = keep_passage[old_docs]
     kept_before = np.zeros(len(keep_posting) + 1, dtype=np.int64)
     np.cumsum(keep_posting, out=kept_before[1:])
-    offsets = kept_before[old.offsets]  # a term's kept postings stay contiguous and in order
-    docs = passage_index[old.docs[keep_posting]]
-    tfs = old.tfs[keep_posting]
+    offsets = kept_before[old_offsets]  # a term's kept postings stay contiguous and in order
+    docs = passage_index[old_docs[keep_posting]]
+    tfs = old_tfs[keep_posting]
     doc_len = snapshot.doc_len[keep_passage]
     # Removed texts stay in their parts, unreferenced, until they are most of them.
     texts, text_spans = tidied(snapshot.texts, snapshot.text_spans[keep_passage])
@@ -578,42 +605,42 @@ def _without(snapshot: Snapshot, gone: np.ndarray) -> Snapshot:
     )
 
 
-def _merge_postings(
-    old: Postings, new_terms: np.ndarray, new_starts: np.ndarray, n_terms: int
+def _new_postings(
+    new_terms: np.ndarray, new_starts: np.ndarray, first: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Old postings plus those of new passages (numbered after the old ones), term-major.
-
-    New passages have the highest ids, so within each term they simply follow the old postings:
-    every posting's place is computed directly, with no sort of the old ones.
-    """
+    """(term, passage, count) of new passages numbered from ``first``, by term then passage."""
     n_new = len(new_starts) - 1
     new_doc = np.repeat(np.arange(n_new, dtype=np.int64), np.diff(new_starts))
-    keys = np.unique(new_terms.astype(np.int64) * max(n_new, 1) + new_doc, return_counts=True)
-    t_new = keys[0] // max(n_new, 1)
-    d_new = (keys[0] % max(n_new, 1) + old.n_docs).astype(np.int32)
-    tf_new = keys[1].astype(np.int32)
-    old_counts = np.zeros(n_terms, dtype=np.int64)
-    old_counts[: len(old.offsets) - 1] = np.diff(old.offsets)
-    new_counts = np.bincount(t_new, minlength=n_terms)
-    offsets = np.zeros(n_terms + 1, dtype=np.int64)
-    np.cumsum(old_counts + new_counts, out=offsets[1:])
-    docs = np.empty(int(offsets[-1]), dtype=np.int32)
-    tfs = np.empty(int(offsets[-1]), dtype=np.int32)
-    new_block = np.zeros(n_terms + 1, dtype=np.int64)
-    np.cumsum(new_counts, out=new_block[1:])
-    # Copy the old postings in blocks between the terms that gained postings, and slot each
-    # term's new postings in after its old ones: a loop over the (few) touched terms only.
-    n_old_terms, n_old = len(old.offsets) - 1, len(old.docs)
-    cursor = shift = 0
-    for term in np.flatnonzero(new_counts).tolist():
-        end = int(old.offsets[term + 1]) if term < n_old_terms else n_old
-        docs[cursor + shift : end + shift] = old.docs[cursor:end]
-        tfs[cursor + shift : end + shift] = old.tfs[cursor:end]
-        lo, hi = int(new_block[term]), int(new_block[term + 1])
-        docs[end + shift : end + shift + hi - lo] = d_new[lo:hi]
-        tfs[end + shift : end + shift + hi - lo] = tf_new[lo:hi]
-        shift += hi - lo
-        cursor = end
-    docs[cursor + shift :] = old.docs[cursor:]
-    tfs[cursor + shift :] = old.tfs[cursor:]
-    return offsets, docs, tfs
+    keys, counts = np.unique(
+        new_terms.astype(np.int64) * max(n_new, 1) + new_doc, return_counts=True
+    )
+    return (
+        keys // max(n_new, 1),
+        (keys % max(n_new, 1) + first).astype(np.int32),
+        counts.astype(np.int32),
+    )
+
+
+def adds_as_tail(
+    snapshot: Snapshot, analyzed: Sequence[tuple[ArticleMeta, list[AnalyzedPassage]]]
+) -> bool:
+    """Whether ``extend_snapshot`` would add these as a tail, leaving the base's files as
+    they are (so a refresh need not check their checksums before patching)."""
+    lengths = np.array([len(terms) for _, passages in analyzed for _, terms in passages])
+    return _tail_fits(snapshot.postings, np.concatenate([snapshot.doc_len, lengths]))
+
+
+def _tail_fits(postings: Postings, doc_len: np.ndarray) -> bool:
+    """Whether passages added to ``postings`` (``doc_len`` is every passage's, new ones last)
+    may stay in its tail: the tail at most TAIL_SHARE of the base, and the average passage
+    length within MAX_LENGTH_DRIFT of the base's, which normalizes the tail's lengths."""
+    n_base = postings.tail.n_base if postings.tail is not None else postings.n_docs
+    if not n_base or len(doc_len) - n_base > TAIL_SHARE * n_base:
+        return False
+    base_avg = float(doc_len[:n_base].sum()) / n_base
+    now_avg = float(doc_len.sum()) / len(doc_len)
+    return abs(now_avg / (base_avg or 1.0) - 1.0) <= MAX_LENGTH_DRIFT
+
+
+TAIL_SHARE = 0.1
+MAX_LENGTH_DRIFT = 0.01

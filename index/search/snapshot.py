@@ -30,7 +30,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -43,11 +43,13 @@ from index.errors import IndexCorruptError, IndexMissingError, IndexVersionError
 from index.ingest.chunking import ChunkingConfig
 from index.models import ArticleMeta, Passage
 from index.search.analyzer import Analyzer, AnalyzerConfig
-from index.search.blob import Blob, load_parts, save_parts
-from index.search.bm25 import BM25Params, Postings
+from index.search.blob import Blob, link_file, load_parts, save_parts
+from index.search.bm25 import BM25Params, Postings, Tail
 
 FORMAT_VERSION = 4
 _POSTINGS = ("offsets", "docs", "tfs", "weights", "base", "term_max")
+# The tail of passages added since the base was weighed (bm25.Tail), when there is one.
+_TAIL = ("offsets", "docs", "tfs", "weights", "scale", "base_max")
 _TABLES = (
     "doc_len", "passage_article", "passage_position", "text_spans",
     "article_spans", "article_published", "article_source", "article_host", "article_origin",
@@ -76,6 +78,8 @@ class Manifest(BaseModel):
     # The article store's generation it was built from (see ArticleStore.generation); None for
     # snapshots built without a store (eval, tests) or by older newsbots.
     store_generation: int | None = None
+    # Passages in the base of the postings when a tail follows it (see bm25.Tail), else None.
+    base_passages: int | None = None
     # The files of each byte store, in order (see blob.py).
     parts: dict[str, list[str]] = {"passages": ["passages.txt"], "articles": ["articles.jsonl"]}
 
@@ -104,6 +108,9 @@ class Snapshot:
     origins: list[str]
     # Acronyms the articles define ("faa" -> "Federal Aviation Administration"); see acronyms.py.
     aliases: dict[str, str] = field(default_factory=dict)
+    # The arrays as loaded, by file name, with the file and its checksum: a snapshot derived
+    # from this one links the files of the arrays it keeps instead of writing them again.
+    loaded: dict[str, tuple[np.ndarray, Path, str]] = field(default_factory=dict, repr=False)
     _article_cache: dict[int, ArticleMeta] = field(default_factory=dict, repr=False)
 
     def passage_text(self, passage: int) -> str:
@@ -237,12 +244,15 @@ def _load(path: Path) -> Snapshot:
         for names in manifest.parts.values():
             if any(name not in manifest.files or "/" in name for name in names):
                 raise ValueError("manifest.json names a part it does not list")
+        names = list(_POSTINGS + _TABLES)
+        if manifest.base_passages is not None:
+            names += [f"tail_{name}" for name in _TAIL]
         arrays = {
             # Plain ndarray views of the maps: np.memmap's Python-level slicing costs more than a search.
             name: np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False).view(
                 np.ndarray
             )
-            for name in _POSTINGS + _TABLES
+            for name in names
         }
         vocab_list = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
         sources = json.loads((folder / "sources.json").read_text(encoding="utf-8"))
@@ -258,8 +268,13 @@ def _load(path: Path) -> Snapshot:
         raise IndexCorruptError(
             f"The index at {path} is damaged ({_brief(exc)}); {_REBUILD}."
         ) from exc
+    tail = (
+        Tail(**{name: arrays[f"tail_{name}"] for name in _TAIL}, n_base=manifest.base_passages)
+        if manifest.base_passages is not None
+        else None
+    )
     postings = Postings(
-        **{name: arrays[name] for name in _POSTINGS}, n_docs=manifest.counts.passages
+        **{name: arrays[name] for name in _POSTINGS}, n_docs=manifest.counts.passages, tail=tail
     )
     snap = Snapshot(
         manifest=manifest,
@@ -273,6 +288,14 @@ def _load(path: Path) -> Snapshot:
         hosts=hosts,
         origins=origins,
         aliases=aliases,
+        loaded={
+            f"{name}.npy": (
+                array,
+                folder / f"{name}.npy",
+                manifest.checksums.get(f"{name}.npy", ""),
+            )
+            for name, array in arrays.items()
+        },
     )
     _check_consistent(path, snap, len(vocab_list))
     return snap
@@ -362,18 +385,23 @@ def _check_sizes(folder: Path, manifest: Manifest) -> None:
 SMALL_FILE_BYTES = 1 << 20
 
 
-def verify(path: Path, *, text_parts: bool = True) -> list[str]:
+def verify(path: Path, *, text_parts: bool = True, base_postings: bool = True) -> list[str]:
     """The files of the live snapshot that do not match their checksums (all of them read
     through; seconds at a million passages). Empty when it is whole. Without ``text_parts``,
-    the passage and article parts are checked by size only: a refresh that links them into its
-    new snapshot neither reads nor copies them."""
+    the passage and article parts are checked by size only, and without ``base_postings`` the
+    postings' base: a refresh that links them into its new snapshot neither reads nor copies
+    them."""
     folder = live_folder(path)
     manifest = _read_manifest(folder)
-    linked = {name for names in manifest.parts.values() for name in names}
+    linked = (
+        {name for names in manifest.parts.values() for name in names} if not text_parts else set()
+    )
+    if not base_postings:
+        linked |= {f"{name}.npy" for name in ("offsets", "docs", "tfs", "weights")}
     damaged = []
     for name, size in manifest.files.items():
         file = folder / name
-        if not text_parts and name in linked:
+        if name in linked:
             if not file.is_file() or file.stat().st_size != size:
                 damaged.append(name)
             continue
@@ -398,14 +426,28 @@ def _sha256(path: Path) -> str:
 def _check_consistent(path: Path, snap: Snapshot, n_vocab: int) -> None:
     c = snap.manifest.counts
     p = snap.postings
+    t = p.tail
+    tail_postings = len(t.docs) if t is not None else 0
     checks = [
         (n_vocab == c.terms, "vocab.json"),
         (
-            len(p.offsets) == c.terms + 1 and len(p.base) == len(p.term_max) == c.terms,
+            (len(p.offsets) == c.terms + 1 or (t is not None and len(p.offsets) <= c.terms + 1))
+            and len(p.base) == len(p.term_max) == c.terms,
             "offsets.npy",
         ),
-        (len(p.docs) == len(p.weights) == len(p.tfs) == c.postings, "postings"),
-        (c.terms == 0 or int(p.offsets[-1]) == c.postings, "offsets.npy"),
+        (len(p.docs) == len(p.weights) == len(p.tfs) == c.postings - tail_postings, "postings"),
+        (len(p.offsets) <= 1 or int(p.offsets[-1]) == len(p.docs), "offsets.npy"),
+        (
+            t is None
+            or (
+                len(t.offsets) == c.terms + 1
+                and len(t.scale) == len(t.base_max) == c.terms
+                and len(t.docs) == len(t.tfs) == len(t.weights) == int(t.offsets[-1])
+                and 0 < t.n_base <= c.passages
+                and (not len(t.docs) or int(t.docs.min()) >= t.n_base)
+            ),
+            "tail_offsets.npy",
+        ),
         (
             len(snap.doc_len)
             == len(snap.passage_article)
@@ -446,11 +488,20 @@ def _write_files(snapshot: Snapshot, folder: Path) -> None:
         **{name: getattr(p, name) for name in _POSTINGS},
         **{name: getattr(snapshot, name) for name in _TABLES},
     }
+    if p.tail is not None:
+        arrays.update({f"tail_{name}": getattr(p.tail, name) for name in _TAIL})
     # Each file is hashed by a second thread while the next one is written (hashing and file
     # writes release the GIL): the checksums cost no extra time on two cores.
     with ThreadPoolExecutor(1) as hasher:
-        hashed = {}
+        hashed: dict[str, Future[str] | str] = {}
         for name, array in arrays.items():
+            kept = snapshot.loaded.get(f"{name}.npy")
+            if kept is not None and kept[0] is array and kept[2]:
+                # The very array the live snapshot holds (a tail's base, say): its file is
+                # linked, as the text parts are, not written again.
+                link_file(kept[1], folder / f"{name}.npy")
+                hashed[f"{name}.npy"] = kept[2]
+                continue
             with open(folder / f"{name}.npy", "wb") as fh:
                 np.save(fh, np.ascontiguousarray(array), allow_pickle=False)
                 _flush(fh)
@@ -472,9 +523,16 @@ def _write_files(snapshot: Snapshot, folder: Path) -> None:
             parts[store] = [name for name, _, _ in saved]
             for name, size, digest in saved:
                 files[name], checksums[name] = size, digest
-        checksums.update({name: future.result() for name, future in hashed.items()})
+        checksums.update(
+            {name: h if isinstance(h, str) else h.result() for name, h in hashed.items()}
+        )
     manifest = snapshot.manifest.model_copy(
-        update={"files": dict(sorted(files.items())), "checksums": checksums, "parts": parts}
+        update={
+            "files": dict(sorted(files.items())),
+            "checksums": checksums,
+            "parts": parts,
+            "base_passages": p.tail.n_base if p.tail is not None else None,
+        }
     )
     _write_text(folder / "manifest.json", manifest.model_dump_json(indent=2))
     _fsync_dir(folder)

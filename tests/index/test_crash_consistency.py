@@ -98,7 +98,7 @@ PATCH_STAGES = {
     "remembering what a file held": (store_module.ArticleStore, "set_file_records", 0),
     "patching the live index": (reindex_module, "replace_articles", 0),
     "writing the patched index": (snapshot_module, "_write_files", 0),
-    "linking the unchanged text parts": (blob_module, "_link", 0),
+    "linking the unchanged text parts": (blob_module, "link_file", 0),
     "writing the new article lines": (snapshot_module, "save_parts", 1),
     "swapping in the patched index": (snapshot_module, "_write_atomically", 0),
 }
@@ -169,3 +169,43 @@ def test_a_first_build_killed_midway_is_finished_by_the_next_run(
     assert served_text(index).count("ships") == 12
     # The texts the killed build wrote as it read went with it; nothing is left beside the index.
     assert [p.name for p in (index / "snapshots").iterdir()] == [snapshot.live_folder(index).name]
+
+
+TAIL_STAGES = {
+    "storing the new article": (store_module.ArticleStore, "put_analyzed", 0),
+    "writing the tail": (snapshot_module, "_write_files", 0),
+    "linking the base's postings": (snapshot_module, "link_file", 0),
+    "swapping in the index with its tail": (snapshot_module, "_write_atomically", 0),
+}
+
+
+@pytest.mark.parametrize("stage", list(TAIL_STAGES))
+def test_a_refresh_adding_a_tail_killed_at_any_stage_serves_a_whole_version_and_converges(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stage: str
+) -> None:
+    """One article added to forty: the refresh writes it as the index's tail and links the
+    base's files; killed at any step, the old index or the new one is served whole."""
+    source, index, store = tmp_path / "news", tmp_path / "idx", tmp_path / "store.sqlite3"
+    refs = [SourceRef(kind="path", location=str(source))]
+    source.mkdir()
+    for n in range(40):
+        (source / f"pier-{n}.md").write_text(
+            f"---\ntitle: Pier {n}\nurl: https://news.example/pier/{n}\n---\n"
+            f"The harbour master of pier {n} counted {n} ships in the bay.\n",
+            encoding="utf-8",
+        )
+    reindex(refs, index, store_path=store)
+    (source / "ferry.md").write_text(
+        "---\ntitle: Ferry\nurl: https://news.example/ferry\n---\n"
+        "The ferry carried 977 passengers across the sound.\n",
+        encoding="utf-8",
+    )
+    killed_during(monkeypatch, TAIL_STAGES[stage], lambda: reindex(refs, index, store_path=store))
+    served = served_text(index)
+    assert served.count("ships") == 40 and served.count("977 passengers") <= 1
+
+    report = reindex(refs, index, store_path=store)
+    assert report.index_update in ("patched", "rebuilt", "unchanged")
+    live = snapshot.load(index)
+    assert served_text(index).count("977 passengers") == 1 and live.manifest.counts.articles == 41
+    assert not snapshot.verify(index)
