@@ -22,6 +22,7 @@ from index.models import Article, ArticleMeta, Problem
 
 SCHEMA_VERSION = 1
 READ_BATCH = 500
+CACHE_KIB = 128 * 1024
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS articles (
@@ -182,6 +183,9 @@ class ArticleStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.execute("PRAGMA synchronous=NORMAL")
+            # SQLite's default page cache is 2 MB; an archive's store is gigabytes, and each
+            # article written or deleted touches pages of several indexes.
+            self._db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
             self._db.executescript(_SCHEMA)
             row = self._db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
         except sqlite3.DatabaseError as exc:

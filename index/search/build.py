@@ -564,9 +564,15 @@ def _without(snapshot: Snapshot, gone: np.ndarray) -> Snapshot:
     old = snapshot.postings
     old_offsets, old_docs, old_tfs = old.flat()  # a tail is merged into the base
     keep_posting = keep_passage[old_docs]
-    kept_before = np.zeros(len(keep_posting) + 1, dtype=np.int64)
-    np.cumsum(keep_posting, out=kept_before[1:])
-    offsets = kept_before[old_offsets]  # a term's kept postings stay contiguous and in order
+    # A term's kept postings stay contiguous and in order; its offset moves back by the
+    # postings removed before it (counted from the few removed, not a sum over every posting).
+    gone_at = np.flatnonzero(~keep_posting)
+    gone_per_term = np.bincount(
+        np.searchsorted(old_offsets, gone_at, side="right") - 1, minlength=len(old_offsets) - 1
+    )
+    offsets = old_offsets.astype(np.int64, copy=True)
+    offsets[1:] -= np.cumsum(gone_per_term)
+    del gone_at
     docs = passage_index[old_docs[keep_posting]]
     tfs = old_tfs[keep_posting]
     doc_len = snapshot.doc_len[keep_passage]
