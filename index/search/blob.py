@@ -4,8 +4,8 @@ Passage texts are the largest part of an index (1.7 GB at a million passages) an
 a refresh adds a few thousand passages and drops a few. So a store is a list of immutable part
 files. A new snapshot links the parts of the one before it into its folder (a hard link: no
 byte is copied or read) and writes only a new part for what it adds. Removed passages stay as
-unreferenced bytes until they are more than half of the store, or the parts are too many; then
-the store is rewritten whole (``compacted``).
+unreferenced bytes until they are more than half of the store (then it is rewritten whole), and
+when the parts are too many the ones after the first are merged (``tidied``).
 
 Records are found by spans (start, end) into the concatenation of the parts, never across a
 part boundary: each part is written whole by one build.

@@ -182,10 +182,9 @@ class Postings:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
         base = float(sum(self.base[t] * c for t, c in counts.items()))
         docs = np.concatenate([d for d, _, _ in pieces])
-        if all(m == 1 for _, _, m in pieces):
-            weights = np.concatenate([w for _, w, _ in pieces])
-        else:
-            weights = np.concatenate([w.astype(np.float64) * m for _, w, m in pieces])
+        # Scaled in float32 (the weights' own precision): a float64 copy of every posting
+        # would cost more than the sum itself.
+        weights = np.concatenate([w if m == 1 else w * np.float32(m) for _, w, m in pieces])
         if len(docs) * SPARSE_FROM < self.n_docs:
             # Few postings: work on the matching passages only, not on every passage.
             cand, inverse = np.unique(docs, return_inverse=True)
@@ -200,7 +199,8 @@ class Postings:
         dense = np.bincount(docs, weights=weights, minlength=self.n_docs)
         positive = all(self.term_max[t] > 0 for t in counts)
         matched = dense > 0 if positive else _marked(docs, self.n_docs)
-        final = dense + base
+        final = dense  # in place: each whole-index temporary costs a millisecond
+        final += base
         if prior is not None:
             final *= prior
         # The k-th best of a sample of the eligible passages is at most the k-th best of all:
