@@ -21,8 +21,23 @@ MAX_ACRONYMS = 50_000
 
 def learn_acronyms(texts: Iterable[bytes]) -> dict[str, str]:
     """{acronym in lower case: its most often written long form} over all ``texts``."""
-    seen: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    learner = AcronymLearner()
     for blob in texts:
+        learner.add(blob)
+    return learner.learned()
+
+
+class AcronymLearner:
+    """``learn_acronyms`` fed a text at a time: a build that writes its texts to disk as they
+    come learns from them then, without reading them back."""
+
+    def __init__(self) -> None:
+        self._seen: defaultdict[str, Counter[str]] = defaultdict(Counter)
+
+    def add(self, blob: bytes) -> None:
+        seen = self._seen
+        if len(seen) > MAX_ACRONYMS:
+            return
         for match in _DEFINED.finditer(blob):
             acronym = match.group(1).decode()
             if sum(c.isupper() for c in acronym) < 2:
@@ -31,9 +46,9 @@ def learn_acronyms(texts: Iterable[bytes]) -> dict[str, str]:
             name = _name_for(acronym, before.decode("utf-8", "ignore"))
             if name:
                 seen[acronym.lower()][name] += 1
-        if len(seen) > MAX_ACRONYMS:
-            break
-    return {acronym: names.most_common(1)[0][0] for acronym, names in seen.items()}
+
+    def learned(self) -> dict[str, str]:
+        return {acronym: names.most_common(1)[0][0] for acronym, names in self._seen.items()}
 
 
 def _name_for(acronym: str, before: str) -> str | None:

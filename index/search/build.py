@@ -23,7 +23,7 @@ import numpy as np
 from index.errors import EmptyCorpusError
 from index.ingest.chunking import CHUNKING_VERSION, ChunkingConfig, chunk_text
 from index.models import Article, ArticleMeta
-from index.search.acronyms import learn_acronyms
+from index.search.acronyms import AcronymLearner, learn_acronyms
 from index.search.analyzer import Analyzer, AnalyzerConfig
 from index.search.blob import Blob, Part, spans_of, tidied
 from index.search.bm25 import (
@@ -83,6 +83,7 @@ class SnapshotBuilder:
         self._spill: BinaryIO | None = None
         self._spill_path: Path | None = None
         self._spill_hash = hashlib.sha256()
+        self._acronyms = AcronymLearner()
         if spill is not None:
             self._spill_path = spill / f"passages-{uuid.uuid4().hex}.txt"
             self._spill = open(self._spill_path, "wb")  # noqa: SIM115 (closed by finish)
@@ -144,6 +145,7 @@ class SnapshotBuilder:
         else:
             self._spill.write(data)
             self._spill_hash.update(data)
+            self._acronyms.add(data)  # reading the file back would page all of it in
 
     def _finished_texts(self) -> tuple[Blob, dict[str, str]]:
         """The passage texts and the acronyms they define."""
@@ -160,7 +162,7 @@ class SnapshotBuilder:
         part = Part(
             pieces=[data], size=size, file=self._spill_path, checksum=self._spill_hash.hexdigest()
         )
-        return Blob([part]), learn_acronyms([data])
+        return Blob([part]), self._acronyms.learned()
 
     def _ids(self, terms: Sequence[str]) -> np.ndarray:
         """Global ids of terms, new ones appended in order; lookups run in C, only new terms in Python."""

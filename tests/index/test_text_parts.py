@@ -119,3 +119,27 @@ def test_a_damaged_text_part_is_found(tmp_path: Path) -> None:
     assert snapshot.verify(index, text_parts=False) == []
     part.write_bytes(bytes(data[:-1]))
     assert snapshot.verify(index, text_parts=False) == ["passages.1.txt"]
+
+
+def test_a_build_that_writes_its_texts_as_it_goes_links_them_and_learns_their_acronyms(
+    tmp_path: Path,
+) -> None:
+    from index.ingest.reindex import reindex
+    from index.models import SourceRef
+
+    source = tmp_path / "news"
+    source.mkdir()
+    (source / "faa.md").write_text(
+        "---\ntitle: Runway rules\n---\nThe Federal Aviation Administration (FAA) grounded 40 "
+        "jets on Monday after a runway incident.\n",
+        encoding="utf-8",
+    )
+    index = tmp_path / "idx"
+    reindex([SourceRef(kind="path", location=str(source))], index, store_path=tmp_path / "s.db")
+    live = snapshot.load(index)
+    assert live.aliases.get("faa") == "Federal Aviation Administration"
+    assert "grounded 40 jets" in live.passage_text(0)
+    # The texts were written to a scratch folder as the build went, linked into the snapshot,
+    # and the scratch folder is gone.
+    assert [p.name for p in (index / "snapshots").iterdir()] == [snapshot.live_folder(index).name]
+    assert (snapshot.live_folder(index) / "passages.txt").stat().st_nlink == 1
