@@ -36,6 +36,19 @@ def write_source(folder: Path, count: str) -> None:
         (folder / f"harbour-{n}.md").write_text(ARTICLE.format(n=n, count=count), encoding="utf-8")
 
 
+def write_piers(folder: Path, n: int, counts: dict[int, str] | None = None) -> None:
+    """``n`` one-sentence articles, each with its own URL; pier ``i`` counts ``counts[i]``
+    ships (``i`` by default)."""
+    folder.mkdir()
+    for i in range(n):
+        count = (counts or {}).get(i, str(i))
+        (folder / f"pier-{i}.md").write_text(
+            f"---\ntitle: Pier {i}\nurl: https://news.example/pier/{i}\n---\n"
+            f"The harbour master of pier {i} counted {count} ships in the bay.\n",
+            encoding="utf-8",
+        )
+
+
 def served_text(index: Path) -> str:
     snap = snapshot.load(index)
     return " ".join(snap.passage_text(i) for i in range(snap.manifest.counts.passages))
@@ -112,14 +125,7 @@ def test_a_patching_refresh_killed_at_any_stage_serves_a_whole_version_and_the_n
     it, and every one of its new write steps must be as safe to kill as a rebuild."""
     source, index, store = tmp_path / "news", tmp_path / "idx", tmp_path / "store.sqlite3"
     refs = [SourceRef(kind="path", location=str(source))]
-    source.mkdir()
-    for n in range(10):
-        count = "41" if n == 4 else str(n)
-        (source / f"pier-{n}.md").write_text(
-            f"---\ntitle: Pier {n}\nurl: https://news.example/pier/{n}\n---\n"
-            f"The harbour master of pier {n} counted {count} ships in the bay.\n",
-            encoding="utf-8",
-        )
+    write_piers(source, 10, counts={4: "41"})
     reindex(refs, index, store_path=store)
     changed = source / "pier-4.md"
     changed.write_text(changed.read_text().replace("41 ships", "97 ships"), encoding="utf-8")
@@ -187,13 +193,7 @@ def test_a_refresh_adding_a_tail_killed_at_any_stage_serves_a_whole_version_and_
     base's files; killed at any step, the old index or the new one is served whole."""
     source, index, store = tmp_path / "news", tmp_path / "idx", tmp_path / "store.sqlite3"
     refs = [SourceRef(kind="path", location=str(source))]
-    source.mkdir()
-    for n in range(40):
-        (source / f"pier-{n}.md").write_text(
-            f"---\ntitle: Pier {n}\nurl: https://news.example/pier/{n}\n---\n"
-            f"The harbour master of pier {n} counted {n} ships in the bay.\n",
-            encoding="utf-8",
-        )
+    write_piers(source, 40)
     reindex(refs, index, store_path=store)
     (source / "ferry.md").write_text(
         "---\ntitle: Ferry\nurl: https://news.example/ferry\n---\n"
