@@ -678,9 +678,9 @@ class _Fresh:
             return None
         last = {article_id: i for i, article_id in enumerate(self.built_ids)}
         dropped = [i for i, a in enumerate(self.built_ids) if a not in stored or last[a] != i]
-        snapshot = self.builder.finish()
+        snapshot = self.builder.finish(weighed=not dropped)
         if dropped:
-            snapshot = replace_articles(snapshot, dropped, [])
+            snapshot = replace_articles(snapshot, dropped, [])  # weighs what remains
         return snapshot if snapshot.manifest.counts.articles == len(stored) else None
 
 

@@ -185,7 +185,10 @@ class SnapshotBuilder:
         self._host.append(self._hosts.setdefault(host, len(self._hosts)))
         self._origin.append(self._origins.setdefault(origin, len(self._origins)))
 
-    def finish(self) -> Snapshot:
+    def finish(self, *, weighed: bool = True) -> Snapshot:
+        """The snapshot of everything added. Without ``weighed``, its weights are left out for
+        a caller that removes articles next and weighs what remains (``replace_articles``):
+        computing them twice would also hold both sets in memory."""
         if not self.n_articles:
             raise EmptyCorpusError(
                 "The sources hold no readable article, so there is nothing to index; "
@@ -198,7 +201,14 @@ class SnapshotBuilder:
         offsets, docs, tfs, doc_len = count_postings(terms, starts, len(vocab))
         del terms
         self._term_ids = array("i")  # freed before weighing: it is the build's largest array
-        postings = weigh(offsets, docs, tfs, doc_len, self.bm25)
+        if weighed:
+            postings = weigh(offsets, docs, tfs, doc_len, self.bm25)
+        else:
+            empty = np.zeros(len(vocab))
+            postings = Postings(
+                offsets=offsets, docs=docs, tfs=tfs, weights=np.zeros(0, dtype=np.float32),
+                base=empty, term_max=empty.astype(np.float32), n_docs=len(doc_len),
+            )  # fmt: skip
         manifest = Manifest(
             created_at=now(),
             analyzer=self.analyzer.config,
@@ -575,7 +585,8 @@ def _without(snapshot: Snapshot, gone: np.ndarray) -> Snapshot:
     offsets = old_offsets.astype(np.int64, copy=True)
     offsets[1:] -= np.cumsum(gone_per_term)
     del gone_at
-    docs = passage_index[old_docs[keep_posting]]
+    docs = old_docs[keep_posting]
+    np.take(passage_index, docs, out=docs)  # renumbered in place: one array, not two
     tfs = old_tfs[keep_posting]
     doc_len = snapshot.doc_len[keep_passage]
     # Removed texts stay in their parts, unreferenced, until they are most of them.

@@ -143,3 +143,42 @@ def test_a_build_that_writes_its_texts_as_it_goes_links_them_and_learns_their_ac
     # and the scratch folder is gone.
     assert [p.name for p in (index / "snapshots").iterdir()] == [snapshot.live_folder(index).name]
     assert (snapshot.live_folder(index) / "passages.txt").stat().st_nlink == 1
+
+
+def test_a_first_build_of_an_archive_holding_two_versions_keeps_the_last(tmp_path: Path) -> None:
+    """The first build indexes the archive as it reads it, then drops what a later line
+    replaced, weighing once what remains: the same index as an archive without the old line."""
+    import json
+
+    from index.ingest.reindex import reindex
+    from index.models import SourceRef
+
+    def line(n: int, ships: int) -> str:
+        return json.dumps(
+            {
+                "url": f"https://news.example/pier/{n}",
+                "title": f"Pier {n}",
+                "text": f"The harbour master of pier {n} counted {ships} ships in the bay.",
+            }
+        )
+
+    both = tmp_path / "both.jsonl"
+    both.write_text("\n".join([line(1, 41), *(line(n, n) for n in range(2, 12)), line(1, 97)]))
+    last = tmp_path / "last.jsonl"
+    last.write_text("\n".join([*(line(n, n) for n in range(2, 12)), line(1, 97)]))
+    for name, archive in (("both", both), ("last", last)):
+        reindex(
+            [SourceRef(kind="path", location=str(archive))],
+            tmp_path / name,
+            store_path=tmp_path / f"{name}.db",
+        )
+    kept, expected = snapshot.load(tmp_path / "both"), snapshot.load(tmp_path / "last")
+    texts = " ".join(kept.passage_text(p) for p in range(kept.manifest.counts.passages))
+    assert "97 ships" in texts and "41 ships" not in texts
+    assert kept.manifest.counts.articles == expected.manifest.counts.articles == 11
+    for word in ("ship", "pier", "harbour", "97"):
+        np.testing.assert_allclose(
+            np.sort(kept.postings.scores([kept.vocab[word]])),
+            np.sort(expected.postings.scores([expected.vocab[word]])),
+            rtol=1e-6,
+        )
