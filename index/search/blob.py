@@ -182,7 +182,7 @@ def link_file(source: Path, target: Path) -> None:
 def load_parts(folder: Path, names: list[str], checksums: dict[str, str]) -> Blob:
     parts = []
     for name in names:
-        data = _map(folder / name)
+        data = map_file(folder / name)
         parts.append(
             Part(
                 pieces=[data],
@@ -195,7 +195,8 @@ def load_parts(folder: Path, names: list[str], checksums: dict[str, str]) -> Blo
     return Blob(parts)
 
 
-def _map(path: Path) -> bytes | mmap.mmap:
+def map_file(path: Path) -> bytes | mmap.mmap:
+    """The file's bytes, memory-mapped read-only (an empty file cannot be mapped)."""
     with open(path, "rb") as fh:
         if os.fstat(fh.fileno()).st_size == 0:
             return b""

@@ -376,6 +376,17 @@ def weigh(
     )
 
 
+def unweighed(
+    offsets: np.ndarray, docs: np.ndarray, tfs: np.ndarray, n_docs: int, n_terms: int
+) -> Postings:
+    """Postings without weights, for a caller that weighs them next (``weigh``): a copy of
+    stale weights would cost half a gigabyte at a million passages."""
+    return Postings(
+        offsets=offsets, docs=docs, tfs=tfs, weights=np.zeros(0, dtype=np.float32),
+        base=np.zeros(n_terms), term_max=np.zeros(n_terms, dtype=np.float32), n_docs=n_docs,
+    )  # fmt: skip
+
+
 def interleave(
     offsets: np.ndarray,
     docs: np.ndarray,

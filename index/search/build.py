@@ -6,7 +6,6 @@ import dataclasses
 import hashlib
 import json
 import math
-import mmap
 import multiprocessing
 import os
 import re
@@ -25,12 +24,13 @@ from index.ingest.chunking import CHUNKING_VERSION, ChunkingConfig, chunk_text
 from index.models import Article, ArticleMeta
 from index.search.acronyms import AcronymLearner, learn_acronyms
 from index.search.analyzer import Analyzer, AnalyzerConfig
-from index.search.blob import Blob, Part, spans_of, tidied
+from index.search.blob import Blob, Part, map_file, spans_of, tidied
 from index.search.bm25 import (
     BM25Params,
     Postings,
     count_postings,
     interleave,
+    unweighed,
     weigh,
     with_tail,
 )
@@ -156,12 +156,11 @@ class SnapshotBuilder:
         os.fsync(self._spill.fileno())
         self._spill.close()
         self._spill = None
-        with open(self._spill_path, "rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            data = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+        data = map_file(self._spill_path)
         part = Part(
-            pieces=[data], size=size, file=self._spill_path, checksum=self._spill_hash.hexdigest()
-        )
+            pieces=[data], size=len(data), file=self._spill_path,
+            checksum=self._spill_hash.hexdigest(),
+        )  # fmt: skip
         return Blob([part]), self._acronyms.learned()
 
     def _ids(self, terms: Sequence[str]) -> np.ndarray:
@@ -204,11 +203,7 @@ class SnapshotBuilder:
         if weighed:
             postings = weigh(offsets, docs, tfs, doc_len, self.bm25)
         else:
-            empty = np.zeros(len(vocab))
-            postings = Postings(
-                offsets=offsets, docs=docs, tfs=tfs, weights=np.zeros(0, dtype=np.float32),
-                base=empty, term_max=empty.astype(np.float32), n_docs=len(doc_len),
-            )  # fmt: skip
+            postings = unweighed(offsets, docs, tfs, len(doc_len), len(vocab))
         manifest = Manifest(
             created_at=now(),
             analyzer=self.analyzer.config,
@@ -592,12 +587,8 @@ def _without(snapshot: Snapshot, gone: np.ndarray) -> Snapshot:
     # Removed texts stay in their parts, unreferenced, until they are most of them.
     texts, text_spans = tidied(snapshot.texts, snapshot.text_spans[keep_passage])
     lines, line_spans = tidied(snapshot.article_lines, snapshot.article_spans[keep_article])
-    # No weights: every caller weighs the result again (the corpus statistics moved), and a
-    # copy of the old ones would cost half a gigabyte at a million passages.
-    postings = Postings(
-        offsets=offsets, docs=docs, tfs=tfs, weights=np.zeros(0, dtype=np.float32),
-        base=old.base, term_max=old.term_max, n_docs=len(doc_len),
-    )  # fmt: skip
+    # No weights: every caller weighs the result again (the corpus statistics moved).
+    postings = unweighed(offsets, docs, tfs, len(doc_len), len(old.base))
     counts = snapshot.manifest.counts.model_copy(
         update={
             "articles": int(keep_article.sum()),
