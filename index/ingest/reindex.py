@@ -35,10 +35,10 @@ from index.ingest.sources import Record, SourceFile, parse_record, read_records,
 from index.ingest.store import ArticleStore, Change
 from index.models import Article, ArticleMeta, Problem, SourceRef
 from index.search import snapshot as snapshots
+from index.search.analyzed import AnalyzedArticle
 from index.search.analyzer import Analyzer, AnalyzerConfig
 from index.search.bm25 import BM25Params
 from index.search.build import (
-    AnalyzedPassage,
     EmptyCorpusError,
     SnapshotBuilder,
     adds_as_tail,
@@ -453,35 +453,36 @@ def _read_file(
     )
     for batch in batches:
         with store.batch():
-            for record, (article, passages, identity) in batch:
+            for record, (article, analyzed, identity) in batch:
                 digest = digests.pop(id(record))
                 if isinstance(article, Problem):
                     tally.fail(article.origin, article.reason)
                     held[digest] = article
                     surprises = True
                     continue
+                assert analyzed is not None  # every readable article is analyzed
                 if source.name and not article.source:
                     article = article.model_copy(update={"source": source.name})
                 change, stored_id = store.put_analyzed(
-                    article, source.origin, passages, reading.fingerprint, identity
+                    article, source.origin, analyzed, reading.fingerprint, identity
                 )
                 tally.count(change)
                 held[digest] = identity[0]
                 if change in (Change.NEW, Change.UPDATED):
                     fresh.add(
                         article.meta().model_copy(update={"id": stored_id, "via": source.origin}),
-                        passages,
+                        analyzed,
                     )
     return whole, surprises
 
 
 def _read_and_analyze(
     record: Record,
-) -> tuple[Article | Problem, list[AnalyzedPassage], tuple[str, str]]:
+) -> tuple[Article | Problem, AnalyzedArticle | None, tuple[str, str]]:
     """In a worker: a record parsed, cleaned, chunked and analyzed, with its identity."""
     article = parse_record(record)
     if isinstance(article, Problem):
-        return article, [], ("", "")
+        return article, None, ("", "")
     return article, analyze_in_worker(article), article_identity(article)
 
 
@@ -652,14 +653,14 @@ class _Fresh:
     limit: float
     builder: SnapshotBuilder | None = None
     count: int = 0
-    analyses: list[tuple[ArticleMeta, list[AnalyzedPassage]]] = field(default_factory=list)
+    analyses: list[tuple[ArticleMeta, AnalyzedArticle]] = field(default_factory=list)
     built_ids: list[str] = field(default_factory=list)
     overflowed: bool = False
 
-    def add(self, meta: ArticleMeta, passages: list[AnalyzedPassage]) -> None:
+    def add(self, meta: ArticleMeta, analyzed: AnalyzedArticle) -> None:
         self.count += 1
         if self.builder is not None:
-            self.builder.add(meta, passages)
+            self.builder.add(meta, analyzed)
             self.built_ids.append(meta.id)
             return
         if self.overflowed:
@@ -668,7 +669,7 @@ class _Fresh:
             self.overflowed = True
             self.analyses = []
             return
-        self.analyses.append((meta, passages))
+        self.analyses.append((meta, analyzed))
 
     def built(self, stored: set[str]) -> snapshots.Snapshot | None:
         """The first build, less what the store no longer holds as it was built (an article
@@ -692,9 +693,9 @@ def _analyze_pending(store: ArticleStore, reading: _Reading, tally: _Tally, fres
     done = 0
     pending = store.pending_analysis(reading.fingerprint)
     for batch in analyze_in_parallel(pending, reading.analyzer, reading.chunking):
-        store.set_passages_many([(a.id, passages) for a, passages in batch], reading.fingerprint)
-        for article, passages in batch:
-            fresh.add(article.meta(), passages)
+        store.set_analyses([(a.id, analyzed) for a, analyzed in batch], reading.fingerprint)
+        for article, analyzed in batch:
+            fresh.add(article.meta(), analyzed)
         done += len(batch)
         tally.emit("analyzing", done, total)
 
@@ -722,7 +723,7 @@ def _current_live(
 def _patched(
     index_path: Path,
     live: snapshots.Snapshot,
-    fresh: list[tuple[ArticleMeta, list[AnalyzedPassage]]],
+    fresh: list[tuple[ArticleMeta, AnalyzedArticle]],
     stored: set[str],
     limit: float,
 ) -> snapshots.Snapshot | None:
@@ -768,8 +769,8 @@ def _rebuilt(
 ) -> snapshots.Snapshot:
     """A whole snapshot built from every stored analysis, streamed from the store."""
     builder = SnapshotBuilder(analyzer, chunking, bm25, spill)
-    for meta, passages in store.analyzed(fingerprint):
-        builder.add(meta, ((p.text, p.terms) for p in passages))
+    for meta, analyzed in store.analyzed(fingerprint):
+        builder.add(meta, analyzed)
     try:
         return builder.finish()
     except EmptyCorpusError as exc:

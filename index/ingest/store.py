@@ -1,26 +1,32 @@
-"""The local article store: one SQLite file (WAL) with articles, their analyzed passages, and the
-fetch state of every feed and page.
+"""The local article store: one SQLite file (WAL) with articles, their analyses (passages and
+term ids, see ``AnalyzedArticle``), and the fetch state of every feed and page.
 
 Every change is its own transaction, so a crash at any point leaves a consistent store: an article
-is either there with all its passages or waiting for analysis, never half-written.
+is either there with its whole analysis or waiting for analysis, never half-written.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
+from itertools import repeat
 from pathlib import Path
 
+import numpy as np
 from pydantic import BaseModel
 
 from index.errors import NewsbotError
 from index.ingest.articles import article_identity
 from index.models import Article, ArticleMeta, Problem
+from index.search.analyzed import AnalyzedArticle
 
-SCHEMA_VERSION = 1
+# 2: analyses as term ids into the store's vocabulary (the ``analyses`` and ``terms`` tables),
+# not one row of text and space-joined terms per passage.
+SCHEMA_VERSION = 2
+_INT32 = np.dtype("<i4")
 READ_BATCH = 500
 CACHE_KIB = 128 * 1024
 _SCHEMA = """
@@ -48,13 +54,18 @@ DROP INDEX IF EXISTS articles_origin;
 CREATE INDEX IF NOT EXISTS articles_origin_key ON articles(origin, key);
 CREATE INDEX IF NOT EXISTS articles_analysis ON articles(analysis, id);
 CREATE INDEX IF NOT EXISTS articles_entry ON articles(entry_key);
-CREATE TABLE IF NOT EXISTS passages (
-    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
-    position INTEGER NOT NULL,
-    text TEXT NOT NULL,
-    terms TEXT NOT NULL,
-    PRIMARY KEY (article_id, position)
+-- One row per analyzed article: its passage texts back to back (UTF-8) and their byte lengths,
+-- and every passage's terms as ids into ``terms`` with the count per passage (little-endian
+-- int32 arrays). A rebuild reads numbers, not text to split and look up again.
+CREATE TABLE IF NOT EXISTS analyses (
+    article_id TEXT PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
+    texts BLOB NOT NULL,
+    text_lengths BLOB NOT NULL,
+    term_counts BLOB NOT NULL,
+    terms BLOB NOT NULL
 );
+-- Only grows: ids stay valid for every stored analysis. Numbered 0, 1, 2, … in insertion order.
+CREATE TABLE IF NOT EXISTS terms (id INTEGER PRIMARY KEY, term TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS fetch_state (
     url TEXT PRIMARY KEY,
     kind TEXT NOT NULL,
@@ -140,13 +151,6 @@ class ItemFailure(BaseModel):
     last_attempt: datetime
 
 
-class StoredPassage(BaseModel):
-    article_id: str
-    position: int
-    text: str
-    terms: list[str]
-
-
 def connect_shared(path: Path, schema: str) -> sqlite3.Connection:
     """A connection to the store file for a part that keeps its own tables in it (the answer
     journal, the servers' settings): WAL, foreign keys, its schema; usable from any thread
@@ -192,11 +196,25 @@ class ArticleStore:
             raise StoreError(cannot_open(path, exc)) from None
         if row is None:
             self._db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+        elif row[0] == "1":
+            self._upgrade_from_1()
         elif row[0] != str(SCHEMA_VERSION):
             raise StoreError(
                 f"The article store {path} has schema version {row[0]}, but this newsbot uses {SCHEMA_VERSION}; "
                 "move it aside and run `newsbot reindex` to refetch."
             )
+
+        self._vocab: list[str] = []  # the ``terms`` table, read when first needed
+        self._term_id: dict[str, int] = {}
+
+    def _upgrade_from_1(self) -> None:
+        """Schema 1 kept a row of text and space-joined terms per passage. Those analyses are
+        dropped, not converted: every article is analyzed again from its stored text on the
+        next reindex (``analysis_fingerprint`` names the stored form, so none of them matches),
+        on every core, which costs about what converting them would."""
+        with self._transaction():
+            self._db.execute("DROP TABLE IF EXISTS passages")
+            self._db.execute("UPDATE meta SET value=? WHERE key='schema'", (str(SCHEMA_VERSION),))
 
     def close(self) -> None:
         self._db.close()
@@ -217,17 +235,17 @@ class ArticleStore:
         self,
         article: Article,
         origin: str,
-        passages: list[tuple[str, list[str]]],
+        analyzed: AnalyzedArticle,
         fingerprint: str,
         identity: tuple[str, str] | None = None,
     ) -> tuple[Change, str]:
-        """``put``, and store the article's passages with it when it is new or changed, in the
+        """``put``, and store the article's analysis with it when it is new or changed, in the
         same transaction. Returns the change and the stored article's id (an updated article
         keeps the id it had)."""
         with self._transaction():
             change, stored_id = self._put(article, origin, None, identity)
             if change in (Change.NEW, Change.UPDATED):
-                self.set_passages(stored_id, passages, fingerprint)
+                self.set_analyses([(stored_id, analyzed)], fingerprint)
         return change, stored_id
 
     def _put(
@@ -251,7 +269,7 @@ class ArticleStore:
                     )
                     return Change.UNCHANGED, row[0]
                 # A new version of a story replaces the old one and is analyzed again.
-                self._db.execute("DELETE FROM passages WHERE article_id=?", (row[0],))
+                self._db.execute("DELETE FROM analyses WHERE article_id=?", (row[0],))
                 self._db.execute(
                     "UPDATE articles SET url=?, title=?, text=?, source=?, published=?, authors=?, content_hash=?,"
                     " origin=?, entry_key=?, last_seen=?, analysis=NULL WHERE id=?",
@@ -470,45 +488,71 @@ class ArticleStore:
             ).fetchone()[0]
         )
 
-    def set_passages(
-        self, article_id: str, passages: list[tuple[str, list[str]]], fingerprint: str
+    def set_analyses(
+        self, analyzed: Sequence[tuple[str, AnalyzedArticle]], fingerprint: str
     ) -> None:
-        self.set_passages_many([(article_id, passages)], fingerprint)
-
-    def set_passages_many(
-        self, analyzed: list[tuple[str, list[tuple[str, list[str]]]]], fingerprint: str
-    ) -> None:
-        """Store many articles' passages in one transaction: all of them, or none."""
-        ids = [(article_id,) for article_id, _ in analyzed]
+        """Store many articles' analyses in one transaction: all of them, or none."""
         with self._transaction():
-            self._db.executemany("DELETE FROM passages WHERE article_id=?", ids)
-            self._db.executemany(
-                "INSERT INTO passages VALUES (?,?,?,?)",
-                [
-                    (article_id, i, text, " ".join(terms))
-                    for article_id, passages in analyzed
-                    for i, (text, terms) in enumerate(passages)
-                ],
-            )
+            rows = [
+                (
+                    article_id,
+                    article.text,
+                    article.text_lengths.astype(_INT32).tobytes(),
+                    article.term_counts.astype(_INT32).tobytes(),
+                    self._interned(article.vocab)[article.ids].astype(_INT32).tobytes(),
+                )
+                for article_id, article in analyzed
+            ]
+            self._db.executemany("INSERT OR REPLACE INTO analyses VALUES (?,?,?,?,?)", rows)
             self._db.executemany(
                 "UPDATE articles SET analysis=? WHERE id=?",
                 [(fingerprint, article_id) for article_id, _ in analyzed],
             )
 
-    def analyzed(self, fingerprint: str) -> Iterator[tuple[ArticleMeta, list[StoredPassage]]]:
-        """Every analyzed article with its passages, in a stable order."""
-        articles = self._db.execute(
-            "SELECT id, url, title, source, published, authors, origin FROM articles"
-            " WHERE analysis=? ORDER BY id",
+    def _interned(self, terms: Sequence[str]) -> np.ndarray:
+        """The store's ids of ``terms``; new ones are added to the ``terms`` table in the
+        caller's transaction."""
+        vocab = self._vocabulary()
+        term_id = self._term_id
+        found = np.fromiter(
+            map(term_id.get, terms, repeat(-1, len(terms))), dtype=np.int64, count=len(terms)
+        )
+        missing = np.flatnonzero(found < 0)
+        if len(missing):
+            new: list[tuple[int, str]] = []
+            for i in missing.tolist():
+                term = terms[i]
+                number = term_id.get(term)
+                if number is None:
+                    number = term_id[term] = len(vocab)
+                    vocab.append(term)
+                    new.append((number, term))
+                found[i] = number
+            self._db.executemany("INSERT INTO terms VALUES (?, ?)", new)
+        return found
+
+    def _vocabulary(self) -> list[str]:
+        """The ``terms`` table, kept in memory. Read again when it is not what this process
+        last saw (a transaction that added terms was rolled back, or another process wrote)."""
+        row = self._db.execute("SELECT MAX(id) FROM terms").fetchone()
+        size = 0 if row[0] is None else int(row[0]) + 1
+        if size != len(self._vocab):
+            self._vocab = [t for (t,) in self._db.execute("SELECT term FROM terms ORDER BY id")]
+            self._term_id = {term: i for i, term in enumerate(self._vocab)}
+        return self._vocab
+
+    def analyzed(self, fingerprint: str) -> Iterator[tuple[ArticleMeta, AnalyzedArticle]]:
+        """Every analyzed article with its analysis, in a stable order. Every analysis shares
+        one vocabulary (the store's), so a reader maps it once."""
+        vocab = list(self._vocabulary())
+        rows = self._db.execute(
+            "SELECT a.id, a.url, a.title, a.source, a.published, a.authors, a.origin,"
+            " n.texts, n.text_lengths, n.term_counts, n.terms"
+            " FROM articles a JOIN analyses n ON n.article_id = a.id"
+            " WHERE a.analysis=? ORDER BY a.id",
             (fingerprint,),
         )
-        passages = self._db.cursor().execute(
-            "SELECT p.article_id, p.position, p.text, p.terms FROM passages p JOIN articles a ON a.id=p.article_id"
-            " WHERE a.analysis=? ORDER BY p.article_id, p.position",
-            (fingerprint,),
-        )
-        pending = passages.fetchone()
-        for row in articles:
+        for row in rows:
             meta = ArticleMeta(
                 id=row[0],
                 url=row[1],
@@ -518,18 +562,16 @@ class ArticleStore:
                 authors=tuple(json.loads(row[5])),
                 via=row[6],
             )
-            group: list[StoredPassage] = []
-            while pending is not None and pending[0] == meta.id:
-                group.append(
-                    StoredPassage(
-                        article_id=pending[0],
-                        position=pending[1],
-                        text=pending[2],
-                        terms=pending[3].split(),
-                    )
-                )
-                pending = passages.fetchone()
-            yield meta, group
+            yield (
+                meta,
+                AnalyzedArticle(
+                    text=row[7],
+                    text_lengths=np.frombuffer(row[8], dtype=_INT32),
+                    term_counts=np.frombuffer(row[9], dtype=_INT32),
+                    ids=np.frombuffer(row[10], dtype=_INT32),
+                    vocab=vocab,
+                ),
+            )
 
     # ----- fetch state ------------------------------------------------------------------------
 

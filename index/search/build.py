@@ -23,6 +23,7 @@ from index.errors import EmptyCorpusError
 from index.ingest.chunking import CHUNKING_VERSION, ChunkingConfig, chunk_text
 from index.models import Article, ArticleMeta
 from index.search.acronyms import AcronymLearner, learn_acronyms
+from index.search.analyzed import STORED_FORM, AnalyzedArticle
 from index.search.analyzer import Analyzer, AnalyzerConfig
 from index.search.blob import Blob, Part, map_file, spans_of, tidied
 from index.search.bm25 import (
@@ -38,7 +39,6 @@ from index.search.snapshot import Counts, Manifest, Snapshot, now
 from index.workers import PARALLEL_FROM, map_in_batches
 
 Progress = Callable[[int, int], None]
-AnalyzedPassage = tuple[str, list[str]]  # passage text, its terms (title terms included)
 
 
 # The title goes with every passage, counted twice: it names the subject a passage may only
@@ -49,7 +49,7 @@ TITLE_REPEATS = 2
 def analysis_fingerprint(analyzer: AnalyzerConfig, chunking: ChunkingConfig) -> str:
     """Names everything that shapes stored passages: change any of it and they are redone."""
     text = (
-        f"chunking v{CHUNKING_VERSION}, title x{TITLE_REPEATS}"
+        f"chunking v{CHUNKING_VERSION}, title x{TITLE_REPEATS}, stored form {STORED_FORM}"
         + analyzer.model_dump_json()
         + chunking.model_dump_json()
     )
@@ -58,11 +58,11 @@ def analysis_fingerprint(analyzer: AnalyzerConfig, chunking: ChunkingConfig) -> 
 
 def analyze_article(
     article: Article, analyzer: Analyzer, chunking: ChunkingConfig
-) -> list[AnalyzedPassage]:
+) -> AnalyzedArticle:
     title_terms = analyzer.terms(article.title) * TITLE_REPEATS
-    return [
-        (text, title_terms + analyzer.terms(text)) for text in chunk_text(article.text, chunking)
-    ]
+    return AnalyzedArticle.of(
+        [(text, title_terms + analyzer.terms(text)) for text in chunk_text(article.text, chunking)]
+    )
 
 
 class SnapshotBuilder:
@@ -104,19 +104,30 @@ class SnapshotBuilder:
         self._sources: dict[str, int] = {}
         self._hosts: dict[str, int] = {}
         self._origins: dict[str, int] = {}
+        self._mapped_vocab: Sequence[str] = ()
+        self._mapped = np.zeros(0, dtype=np.int32)
 
-    def add(self, article: ArticleMeta, passages: Iterable[AnalyzedPassage]) -> None:
+    def add(self, article: ArticleMeta, analyzed: AnalyzedArticle) -> None:
         number = self.n_articles
         self._add_article(*article_fields(article))
-        ids = self._ids
-        for position, (text, terms) in enumerate(passages):
-            encoded = text.encode("utf-8")
-            self._put_text(encoded)
-            self._text_lengths.append(len(encoded))
-            self._passage_article.append(number)
-            self._passage_position.append(position)
-            self._term_ids.frombytes(ids(terms).astype(np.int32).tobytes())
-            self._passage_len.append(len(terms))
+        n = len(analyzed)
+        if analyzed.text:
+            self._put_text(analyzed.text)
+        self._text_lengths.frombytes(analyzed.text_lengths.astype(np.int64).tobytes())
+        self._passage_article.frombytes(np.full(n, number, dtype=np.int32).tobytes())
+        self._passage_position.frombytes(np.arange(n, dtype=np.int32).tobytes())
+        self._term_ids.frombytes(self._mapping(analyzed.vocab)[analyzed.ids].tobytes())
+        self._passage_len.frombytes(analyzed.term_counts.astype(np.int32).tobytes())
+
+    def _mapping(self, vocab: Sequence[str]) -> np.ndarray:
+        """Global ids of ``vocab``'s terms. A vocabulary shared by many articles (the store's,
+        in a rebuild) is mapped once, and again only for the terms it gained since."""
+        if vocab is not self._mapped_vocab:
+            self._mapped_vocab, self._mapped = vocab, np.zeros(0, dtype=np.int32)
+        if len(self._mapped) < len(vocab):
+            more = self._ids(vocab[len(self._mapped) :]).astype(np.int32)
+            self._mapped = np.concatenate([self._mapped, more])
+        return self._mapped
 
     def add_chunk(self, chunk: AnalyzedChunk) -> None:
         """Add articles analyzed in another process: their term ids point into ``chunk.vocab``."""
@@ -336,7 +347,7 @@ def init_analysis_worker(config: AnalyzerConfig, chunking: ChunkingConfig) -> No
     _worker = (Analyzer(config), chunking)
 
 
-def analyze_in_worker(article: Article) -> list[AnalyzedPassage]:
+def analyze_in_worker(article: Article) -> AnalyzedArticle:
     assert _worker is not None
     return analyze_article(article, *_worker)
 
@@ -347,7 +358,7 @@ def analyze_in_parallel(
     chunking: ChunkingConfig,
     batch: int = 2000,
     workers: int | None = None,
-) -> Iterator[list[tuple[Article, list[AnalyzedPassage]]]]:
+) -> Iterator[list[tuple[Article, AnalyzedArticle]]]:
     """Articles chunked and analyzed, ``batch`` at a time, on every core when there are enough
     of them: for a caller that stores each batch before the next (the reindex path)."""
     return map_in_batches(
@@ -372,7 +383,8 @@ def _analyze_chunk(job: tuple[int, int] | Sequence[Article]) -> AnalyzedChunk:
     chunk = AnalyzedChunk(
         [], [], [], [], [], np.zeros(0), b"", np.zeros(0), np.zeros(0), np.zeros(0), []
     )
-    per_article, texts, lengths, ids = array("i"), [], array("i"), array("i")
+    per_article, texts = array("i"), []
+    text_lengths, lengths, ids = array("i"), array("i"), array("i")
     for article in articles:
         line, published, source, host, origin = article_fields(article)
         chunk.lines.append(line)
@@ -380,19 +392,21 @@ def _analyze_chunk(job: tuple[int, int] | Sequence[Article]) -> AnalyzedChunk:
         chunk.sources.append(source)
         chunk.hosts.append(host)
         chunk.origins.append(origin)
-        passages = analyze_article(article, analyzer, chunking)
-        per_article.append(len(passages))
-        for text, terms in passages:
-            texts.append(text.encode("utf-8"))
-            for term in [t for t in dict.fromkeys(terms) if t not in vocab]:
-                vocab[term] = len(
-                    vocab
-                )  # ids in order of first appearance, as one core assigns them
-            ids.extend(map(vocab.__getitem__, terms))
-            lengths.append(len(terms))
+        analyzed = analyze_article(article, analyzer, chunking)
+        per_article.append(len(analyzed))
+        texts.append(analyzed.text)
+        text_lengths.frombytes(analyzed.text_lengths.astype(np.int32).tobytes())
+        # An article's vocabulary is in order of first use: ids as one core assigns them.
+        for term in analyzed.vocab:
+            vocab.setdefault(term, len(vocab))
+        local = np.fromiter(
+            map(vocab.__getitem__, analyzed.vocab), dtype=np.int32, count=len(analyzed.vocab)
+        )
+        ids.frombytes(local[analyzed.ids].tobytes())
+        lengths.frombytes(analyzed.term_counts.astype(np.int32).tobytes())
     chunk.passages_per_article = np.frombuffer(per_article, dtype=np.int32).copy()
     chunk.text_blob = b"".join(texts)
-    chunk.text_lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    chunk.text_lengths = np.frombuffer(text_lengths, dtype=np.int32).astype(np.int64)
     chunk.lengths = np.frombuffer(lengths, dtype=np.int32).copy()
     chunk.ids = np.frombuffer(ids, dtype=np.int32).copy()
     chunk.vocab = list(vocab)
@@ -401,7 +415,7 @@ def _analyze_chunk(job: tuple[int, int] | Sequence[Article]) -> AnalyzedChunk:
 
 def analyze_articles(
     snapshot: Snapshot, articles: Iterable[Article]
-) -> list[tuple[ArticleMeta, list[AnalyzedPassage]]]:
+) -> list[tuple[ArticleMeta, AnalyzedArticle]]:
     """New articles chunked and analyzed the way ``snapshot`` was."""
     chunking = snapshot.manifest.chunking
     return [(a.meta(), analyze_article(a, snapshot.analyzer, chunking)) for a in articles]
@@ -409,7 +423,7 @@ def analyze_articles(
 
 def extend_snapshot(
     snapshot: Snapshot,
-    analyzed: Iterable[tuple[ArticleMeta, list[AnalyzedPassage]]],
+    analyzed: Iterable[tuple[ArticleMeta, AnalyzedArticle]],
     *,
     segmented: bool = True,
 ) -> Snapshot:
@@ -427,8 +441,8 @@ def extend_snapshot(
     builder._hosts = {name: i for i, name in enumerate(snapshot.hosts)}
     builder._origins = {name: i for i, name in enumerate(snapshot.origins)}
     builder.n_articles = manifest.counts.articles
-    for meta, passages in analyzed:
-        builder.add(meta, passages)
+    for meta, article in analyzed:
+        builder.add(meta, article)
     added = builder.n_articles - manifest.counts.articles
     if not added:
         return snapshot
@@ -542,7 +556,7 @@ _ID_FIELD = re.compile(rb'^\{"id":("(?:[^"\\]|\\.)*")', re.MULTILINE)
 def replace_articles(
     snapshot: Snapshot,
     removed: Iterable[int],
-    analyzed: Iterable[tuple[ArticleMeta, list[AnalyzedPassage]]],
+    analyzed: Iterable[tuple[ArticleMeta, AnalyzedArticle]],
 ) -> Snapshot:
     """The snapshot without the articles at the ``removed`` indexes and with ``analyzed`` ones
     added: what a refresh that updates or drops a few articles needs, without re-reading the
@@ -632,12 +646,12 @@ def _new_postings(
 
 
 def adds_as_tail(
-    snapshot: Snapshot, analyzed: Sequence[tuple[ArticleMeta, list[AnalyzedPassage]]]
+    snapshot: Snapshot, analyzed: Sequence[tuple[ArticleMeta, AnalyzedArticle]]
 ) -> bool:
     """Whether ``extend_snapshot`` would add these as a tail, leaving the base's files as
     they are (so a refresh need not check their checksums before patching)."""
-    lengths = np.array([len(terms) for _, passages in analyzed for _, terms in passages])
-    return _tail_fits(snapshot.postings, np.concatenate([snapshot.doc_len, lengths]))
+    lengths = [article.term_counts for _, article in analyzed]
+    return _tail_fits(snapshot.postings, np.concatenate([snapshot.doc_len, *lengths]))
 
 
 def _tail_fits(postings: Postings, doc_len: np.ndarray) -> bool:

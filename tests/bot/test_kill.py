@@ -90,7 +90,7 @@ def test_sigkill_during_reindex_keeps_the_previous_index_and_a_consistent_store(
         db = sqlite3.connect(store_path)
         assert db.execute("PRAGMA foreign_key_check").fetchall() == []
         half = db.execute(
-            "SELECT COUNT(*) FROM articles a WHERE a.analysis IS NOT NULL AND NOT EXISTS (SELECT 1 FROM passages p WHERE p.article_id = a.id)"
+            "SELECT COUNT(*) FROM articles a WHERE a.analysis IS NOT NULL AND NOT EXISTS (SELECT 1 FROM analyses n WHERE n.article_id = a.id)"
         ).fetchone()[0]
         assert half == 0
         db.close()

@@ -14,6 +14,7 @@ from index.answer.understanding import (
     read_question,
     strip_wrappers,
 )
+from index.search.analyzed import AnalyzedArticle
 from index.search.analyzer import Analyzer
 from index.search.query import build_query
 
@@ -200,7 +201,7 @@ def test_acronyms_the_articles_define_are_learned_saved_and_used(tmp_path) -> No
         3, "Space agency", "The European Space Agency (ESA) launched a probe on Tuesday."
     )
     extended = extend_snapshot(
-        loaded, [(later.meta(), [(later.text, Analyzer().terms(later.text))])]
+        loaded, [(later.meta(), AnalyzedArticle.of([(later.text, Analyzer().terms(later.text))]))]
     )
     assert extended.aliases == {
         "faa": "Federal Aviation Administration",
