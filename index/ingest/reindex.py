@@ -463,7 +463,7 @@ def _read_file(
                 assert analyzed is not None  # every readable article is analyzed
                 if source.name and not article.source:
                     article = article.model_copy(update={"source": source.name})
-                change, stored_id = store.put_analyzed(
+                change, stored_id, analyzed = store.put_analyzed(
                     article, source.origin, analyzed, reading.fingerprint, identity
                 )
                 tally.count(change)
@@ -693,8 +693,10 @@ def _analyze_pending(store: ArticleStore, reading: _Reading, tally: _Tally, fres
     done = 0
     pending = store.pending_analysis(reading.fingerprint)
     for batch in analyze_in_parallel(pending, reading.analyzer, reading.chunking):
-        store.set_analyses([(a.id, analyzed) for a, analyzed in batch], reading.fingerprint)
-        for article, analyzed in batch:
+        stored = store.set_analyses(
+            [(a.id, analyzed) for a, analyzed in batch], reading.fingerprint
+        )
+        for (article, _), analyzed in zip(batch, stored, strict=True):
             fresh.add(article.meta(), analyzed)
         done += len(batch)
         tally.emit("analyzing", done, total)

@@ -7,6 +7,7 @@ is either there with its whole analysis or waiting for analysis, never half-writ
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -238,15 +239,16 @@ class ArticleStore:
         analyzed: AnalyzedArticle,
         fingerprint: str,
         identity: tuple[str, str] | None = None,
-    ) -> tuple[Change, str]:
+    ) -> tuple[Change, str, AnalyzedArticle]:
         """``put``, and store the article's analysis with it when it is new or changed, in the
-        same transaction. Returns the change and the stored article's id (an updated article
-        keeps the id it had)."""
+        same transaction. Returns the change, the stored article's id (an updated article
+        keeps the id it had) and the analysis as stored: its ids into the store's vocabulary,
+        which a builder maps once for every article, not once per article."""
         with self._transaction():
-            change, stored_id = self._put(article, origin, None, identity)
+            change, stored_id = self._put(article, origin, None, identity, fingerprint)
             if change in (Change.NEW, Change.UPDATED):
-                self.set_analyses([(stored_id, analyzed)], fingerprint)
-        return change, stored_id
+                [analyzed] = self._write_analyses([(stored_id, analyzed)])
+        return change, stored_id, analyzed
 
     def _put(
         self,
@@ -254,7 +256,11 @@ class ArticleStore:
         origin: str,
         entry_key: str | None,
         identity: tuple[str, str] | None = None,
+        analysis: str | None = None,
     ) -> tuple[Change, str]:
+        """Insert or update; ``analysis`` is the fingerprint of the analysis the caller stores
+        with the article in this transaction (set here: updating the row again afterwards would
+        rewrite its whole text)."""
         key, digest = identity or article_identity(article)
         now = _now()
         with self._transaction():
@@ -272,8 +278,8 @@ class ArticleStore:
                 self._db.execute("DELETE FROM analyses WHERE article_id=?", (row[0],))
                 self._db.execute(
                     "UPDATE articles SET url=?, title=?, text=?, source=?, published=?, authors=?, content_hash=?,"
-                    " origin=?, entry_key=?, last_seen=?, analysis=NULL WHERE id=?",
-                    (*_fields(article), digest, origin, entry_key, now, row[0]),
+                    " origin=?, entry_key=?, last_seen=?, analysis=? WHERE id=?",
+                    (*_fields(article), digest, origin, entry_key, now, analysis, row[0]),
                 )
                 return Change.UPDATED, row[0]
             same_text = self._db.execute(
@@ -284,8 +290,8 @@ class ArticleStore:
                 return Change.DUPLICATE, same_text[0]
             self._db.execute(
                 "INSERT INTO articles (id, key, url, title, text, source, published, authors, content_hash,"
-                " origin, entry_key, first_seen, last_seen) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (article.id, key, *_fields(article), digest, origin, entry_key, now, now),
+                " origin, entry_key, first_seen, last_seen, analysis) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (article.id, key, *_fields(article), digest, origin, entry_key, now, now, analysis),
             )
             return Change.NEW, article.id
 
@@ -490,24 +496,43 @@ class ArticleStore:
 
     def set_analyses(
         self, analyzed: Sequence[tuple[str, AnalyzedArticle]], fingerprint: str
-    ) -> None:
-        """Store many articles' analyses in one transaction: all of them, or none."""
+    ) -> list[AnalyzedArticle]:
+        """Store many articles' analyses in one transaction: all of them, or none. Returns
+        them as stored (see ``put_analyzed``)."""
         with self._transaction():
-            rows = [
+            stored = self._write_analyses(analyzed)
+            self._db.executemany(
+                "UPDATE articles SET analysis=? WHERE id=?",
+                [(fingerprint, article_id) for article_id, _ in analyzed],
+            )
+        return stored
+
+    def _write_analyses(
+        self, analyzed: Sequence[tuple[str, AnalyzedArticle]]
+    ) -> list[AnalyzedArticle]:
+        """The analyses written, with their ids into the store's vocabulary."""
+        stored = [
+            dataclasses.replace(
+                article,
+                ids=self._interned(article.vocab)[article.ids].astype(_INT32),
+                vocab=self._vocab,
+            )
+            for _, article in analyzed
+        ]
+        self._db.executemany(
+            "INSERT OR REPLACE INTO analyses VALUES (?,?,?,?,?)",
+            [
                 (
                     article_id,
                     article.text,
                     article.text_lengths.astype(_INT32).tobytes(),
                     article.term_counts.astype(_INT32).tobytes(),
-                    self._interned(article.vocab)[article.ids].astype(_INT32).tobytes(),
+                    article.ids.tobytes(),
                 )
-                for article_id, article in analyzed
-            ]
-            self._db.executemany("INSERT OR REPLACE INTO analyses VALUES (?,?,?,?,?)", rows)
-            self._db.executemany(
-                "UPDATE articles SET analysis=? WHERE id=?",
-                [(fingerprint, article_id) for article_id, _ in analyzed],
-            )
+                for (article_id, _), article in zip(analyzed, stored, strict=True)
+            ],
+        )
+        return stored
 
     def _interned(self, terms: Sequence[str]) -> np.ndarray:
         """The store's ids of ``terms``; new ones are added to the ``terms`` table in the

@@ -80,7 +80,7 @@ def killed_during(
 
 STAGES = {
     "after fetching, before analysis": (reindex_module, "_analyze_pending", 0),
-    "storing the analysis": (store_module.ArticleStore, "set_analyses", 0),
+    "storing the analysis": (store_module.ArticleStore, "_write_analyses", 0),
     "adding terms to the store's vocabulary": (store_module.ArticleStore, "_interned", 1),
     "writing the index files": (snapshot_module, "_write_files", 0),
     "swapping CURRENT": (snapshot_module, "_write_atomically", 0),
