@@ -277,14 +277,8 @@ def count_postings(
     width = max(n_docs, 1)
     docs_parts, tfs_parts, posting_counts = [], [], np.zeros(n_terms, dtype=np.int64)
     for lo, hi in itertools.pairwise(bounds):
-        at = (
-            np.flatnonzero((doc_terms >= lo) & (doc_terms < hi))
-            if (lo, hi) != (0, n_terms)
-            else np.arange(len(doc_terms))
-        )
-        keys = doc_terms[at].astype(np.int64) * width
-        keys += np.searchsorted(doc_starts, at, side="right") - 1  # each token's passage
-        del at
+        size = int(cut_at[hi - 1] - (cut_at[lo - 1] if lo else 0))
+        keys = _range_keys(doc_terms, doc_starts, lo, hi, size, width)
         keys.sort()
         starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
         tfs_parts.append(np.diff(np.append(starts, len(keys))).astype(np.int32))
@@ -304,7 +298,28 @@ def count_postings(
     return offsets, docs, tfs, doc_len
 
 
-PARTITION_TOKENS = 40_000_000
+def _range_keys(
+    doc_terms: np.ndarray, doc_starts: np.ndarray, lo: int, hi: int, size: int, width: int
+) -> np.ndarray:
+    """``term * width + passage`` of the ``size`` tokens whose term is in ``[lo, hi)``, in
+    token order. The tokens are scanned a slice at a time: a mask and positions over all of
+    them at once would each be as large as the term ids (hundreds of MB at a million passages)."""
+    keys = np.empty(size, dtype=np.int64)
+    filled = 0
+    for start in range(0, len(doc_terms), SCAN_SLICE):
+        piece = doc_terms[start : start + SCAN_SLICE]
+        at = np.flatnonzero((piece >= lo) & (piece < hi))
+        end = filled + len(at)
+        keys[filled:end] = piece[at]
+        keys[filled:end] *= width
+        at += start
+        keys[filled:end] += np.searchsorted(doc_starts, at, side="right") - 1  # token's passage
+        filled = end
+    return keys
+
+
+PARTITION_TOKENS = 20_000_000
+SCAN_SLICE = 8_000_000  # tokens masked and located at a time
 WEIGH_CHUNK = 16_000_000  # postings weighed at a time, to bound the temporaries
 
 

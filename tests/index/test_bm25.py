@@ -129,20 +129,26 @@ def test_best_equals_a_full_sort_of_all_scores(
 
 
 @settings(max_examples=30, deadline=None)
-@given(corpus=corpora, partition=st.integers(1, 25), chunk=st.integers(1, 40))
+@given(
+    corpus=corpora,
+    partition=st.integers(1, 25),
+    chunk=st.integers(1, 40),
+    scan=st.integers(1, 30),
+)
 def test_building_in_term_ranges_and_weighing_in_chunks_changes_nothing(
-    corpus: list[list[str]], partition: int, chunk: int
+    corpus: list[list[str]], partition: int, chunk: int, scan: int
 ) -> None:
-    """A million passages are sorted a range of terms at a time and weighed a chunk at a time,
-    to bound memory; the postings must be exactly those of one pass."""
+    """A million passages are sorted a range of terms at a time, their tokens scanned a slice
+    at a time, and weighed a chunk at a time, to bound memory; the postings must be exactly
+    those of one pass."""
     import index.search.bm25 as bm25
 
     whole, _ = _postings(corpus, BM25Params())
-    saved = bm25.PARTITION_TOKENS, bm25.WEIGH_CHUNK
-    bm25.PARTITION_TOKENS, bm25.WEIGH_CHUNK = partition, chunk
+    saved = bm25.PARTITION_TOKENS, bm25.WEIGH_CHUNK, bm25.SCAN_SLICE
+    bm25.PARTITION_TOKENS, bm25.WEIGH_CHUNK, bm25.SCAN_SLICE = partition, chunk, scan
     try:
         parts, _ = _postings(corpus, BM25Params())
     finally:
-        bm25.PARTITION_TOKENS, bm25.WEIGH_CHUNK = saved
+        bm25.PARTITION_TOKENS, bm25.WEIGH_CHUNK, bm25.SCAN_SLICE = saved
     for name in ("offsets", "docs", "tfs", "weights", "base", "term_max"):
         np.testing.assert_array_equal(getattr(parts, name), getattr(whole, name))
