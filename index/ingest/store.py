@@ -173,6 +173,12 @@ def cannot_open(path: Path, exc: sqlite3.DatabaseError) -> str:
             f"The article store {path} is locked by another program ({exc}); wait for it to "
             "finish and run the command again."
         )
+    if "disk" in str(exc):  # "disk I/O error", "database or disk is full": a full disk
+        # Not damage: moving the store aside would throw its articles away for nothing.
+        return (
+            f"The article store {path} cannot be written ({exc}); free disk space, then run "
+            "the command again."
+        )
     return (
         f"The article store {path} cannot be opened ({exc}); move it aside and run "
         "`newsbot reindex`."

@@ -281,11 +281,12 @@ def count_postings(
         keys = _range_keys(doc_terms, doc_starts, lo, hi, size, width)
         keys.sort()
         starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
-        tfs_parts.append(np.diff(np.append(starts, len(keys))).astype(np.int32))
+        tfs_parts.append(np.diff(starts, append=len(keys)).astype(np.int32))
         unique_keys = keys[starts]
-        del keys, starts
-        docs_parts.append((unique_keys % width).astype(np.int32))
+        del keys, starts  # before the next temporaries: the keys are the partition's largest
         posting_counts += np.bincount(unique_keys // width, minlength=n_terms)
+        unique_keys %= width
+        docs_parts.append(unique_keys.astype(np.int32))
         del unique_keys
     offsets = np.zeros(n_terms + 1, dtype=np.int64)
     np.cumsum(posting_counts, out=offsets[1:])
@@ -318,9 +319,9 @@ def _range_keys(
     return keys
 
 
-PARTITION_TOKENS = 20_000_000
+PARTITION_TOKENS = 10_000_000
 SCAN_SLICE = 8_000_000  # tokens masked and located at a time
-WEIGH_CHUNK = 16_000_000  # postings weighed at a time, to bound the temporaries
+WEIGH_CHUNK = 8_000_000  # postings weighed at a time, to bound the temporaries
 
 
 def weigh(

@@ -36,7 +36,7 @@ from index.search.bm25 import (
     with_tail,
 )
 from index.search.snapshot import Counts, Manifest, Snapshot, now
-from index.workers import PARALLEL_FROM, map_in_batches
+from index.workers import PARALLEL_FROM, map_in_batches, release_free_memory
 
 Progress = Callable[[int, int], None]
 
@@ -205,6 +205,7 @@ class SnapshotBuilder:
                 "add .txt, .md, .html or .jsonl files, feeds or URLs to the configured sources."
             )
         vocab = self.vocab or {"": 0}  # every word was a stopword; keep the matrix well-formed
+        release_free_memory()  # the collecting phase's freed blocks, before the largest arrays
         starts = np.zeros(len(self._passage_len) + 1, dtype=np.int64)
         np.cumsum(np.frombuffer(self._passage_len, dtype=np.int32), out=starts[1:])
         terms = np.frombuffer(self._term_ids, dtype=np.int32)
