@@ -232,7 +232,7 @@ class Answerer:
             articles=(
                 int(self.searcher.visible(filters.origins).sum())
                 if filters is not None and filters.origins is not None
-                else manifest.counts.articles
+                else self.searcher.snapshot.live_articles
             ),
             asked=filters.asked if filters else None,
         )

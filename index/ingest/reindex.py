@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 from pydantic import BaseModel
 
 from index.errors import NewsbotError
@@ -41,12 +42,12 @@ from index.search.bm25 import BM25Params
 from index.search.build import (
     EmptyCorpusError,
     SnapshotBuilder,
-    adds_as_tail,
     analysis_fingerprint,
     analyze_in_parallel,
     analyze_in_worker,
     article_ids,
     init_analysis_worker,
+    keeps_base,
     replace_articles,
 )
 from index.workers import map_in_batches
@@ -291,8 +292,8 @@ def _reindex(
             store.close()  # the store is not needed to save, and others may be waiting on it
             snapshots.save(snapshot, index_path)
     return ReindexReport(
-        articles=snapshot.manifest.counts.articles,
-        passages=snapshot.manifest.counts.passages,
+        articles=snapshot.live_articles,
+        passages=snapshot.live_passages,
         sources=len(sources),
         failed_sources=sorted(tally.failed_sources),
         working_sources=len(tally.working_sources),
@@ -681,7 +682,7 @@ class _Fresh:
         dropped = [i for i, a in enumerate(self.built_ids) if a not in stored or last[a] != i]
         snapshot = self.builder.finish(weighed=not dropped)
         if dropped:
-            snapshot = replace_articles(snapshot, dropped, [])  # weighs what remains
+            snapshot = replace_articles(snapshot, dropped, [], mark=False)  # weighs what remains
         return snapshot if snapshot.manifest.counts.articles == len(stored) else None
 
 
@@ -736,9 +737,18 @@ def _patched(
     # archive holding two versions) or removed after it was read counts once, or not at all.
     fresh = list({meta.id: (meta, p) for meta, p in fresh if meta.id in stored}.values())
     fresh_ids = {meta.id for meta, _ in fresh}
-    removed = [i for i, a in enumerate(article_ids(live)) if a not in stored or a in fresh_ids]
+    was_gone = live.article_gone
+    removed = [
+        i
+        for i, a in enumerate(article_ids(live))
+        if (a not in stored or a in fresh_ids) and (was_gone is None or not was_gone[i])
+    ]
     if len(removed) > limit:
         return None
+    gone = np.zeros(live.manifest.counts.articles, dtype=bool)
+    gone[removed] = True
+    if was_gone is not None:
+        gone |= was_gone
     # Checked on a second thread while the patch is computed (hashing releases the GIL). The
     # text parts, and the postings' base when the patch is a tail, are linked into the patch,
     # not read or copied: their sizes suffice.
@@ -747,7 +757,7 @@ def _patched(
             snapshots.verify,
             index_path,
             text_parts=False,
-            base_postings=bool(removed) or not adds_as_tail(live, fresh),
+            base_postings=not keeps_base(live, gone, fresh),
         )
         patched = replace_articles(live, removed, fresh)
         try:
@@ -757,7 +767,7 @@ def _patched(
             return None
     # The patch must hold exactly the stored articles; if not, the store changed under an
     # assumption, and a rebuild is the safe answer.
-    return patched if patched.manifest.counts.articles == len(stored) else None
+    return patched if patched.live_articles == len(stored) else None
 
 
 def _rebuilt(

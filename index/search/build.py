@@ -435,6 +435,11 @@ def extend_snapshot(
     base (or ``segmented=False``), every weight is recomputed from the stored term counts and
     the scores equal those of a full rebuild of old plus new.
     """
+    analyzed = list(analyzed)
+    gone = snapshot.article_gone
+    if gone is not None and analyzed and not (segmented and adds_as_tail(snapshot, analyzed)):
+        # The base is weighed again: the gone articles leave it now.
+        snapshot, segmented = _without(snapshot, snapshot.article_gone), False
     manifest = snapshot.manifest
     builder = SnapshotBuilder(snapshot.analyzer, manifest.chunking, manifest.bm25)
     builder.vocab = dict(snapshot.vocab)
@@ -452,6 +457,7 @@ def extend_snapshot(
 
 def _with_added(snapshot: Snapshot, builder: SnapshotBuilder, segmented: bool) -> Snapshot:
     manifest = snapshot.manifest
+    added = builder.n_articles - manifest.counts.articles
     old = snapshot.postings
     n_terms = len(builder.vocab)
     new_lengths = np.frombuffer(builder._passage_len, dtype=np.int32)
@@ -527,6 +533,11 @@ def _with_added(snapshot: Snapshot, builder: SnapshotBuilder, segmented: bool) -
         origins=list(builder._origins),
         # Only the new passages are read; a definition the index already knew keeps its form.
         aliases={**learn_acronyms(builder._texts), **snapshot.aliases},
+        article_gone=(
+            np.concatenate([snapshot.article_gone, np.zeros(added, dtype=bool)])
+            if snapshot.article_gone is not None
+            else None
+        ),
         loaded=snapshot.loaded,
     )
 
@@ -558,22 +569,55 @@ def replace_articles(
     snapshot: Snapshot,
     removed: Iterable[int],
     analyzed: Iterable[tuple[ArticleMeta, AnalyzedArticle]],
+    *,
+    mark: bool = True,
 ) -> Snapshot:
     """The snapshot without the articles at the ``removed`` indexes and with ``analyzed`` ones
     added: what a refresh that updates or drops a few articles needs, without re-reading the
-    others. Weights are recomputed from the stored counts, so scores equal a full rebuild's."""
-    gone = np.zeros(snapshot.manifest.counts.articles, dtype=bool)
+    others.
+
+    A few removals are only marked (``Snapshot.article_gone``) and the additions become the
+    tail: nothing of the base is rewritten, and the BM25 statistics keep counting the gone
+    passages, as Lucene's deleted documents do, until the tail is merged. Past GONE_SHARE of
+    the articles, when the additions cannot stay a tail, or without ``mark`` (a first build,
+    not weighed yet, that read an article twice), the gone articles leave and every weight is
+    recomputed from the stored counts: scores then equal a full rebuild's."""
+    analyzed = list(analyzed)
+    n_articles = snapshot.manifest.counts.articles
+    gone = np.zeros(n_articles, dtype=bool)
     gone[np.fromiter(removed, dtype=np.int64)] = True
-    kept = _without(snapshot, gone) if gone.any() else snapshot
+    if snapshot.article_gone is not None:
+        gone |= snapshot.article_gone
+    if not gone.any():
+        return extend_snapshot(snapshot, analyzed)
+    if mark and keeps_base(snapshot, gone, analyzed):
+        marked = dataclasses.replace(
+            snapshot,
+            manifest=snapshot.manifest.model_copy(update={"gone": int(gone.sum()), "files": {}}),
+            article_gone=gone,
+        )
+        return extend_snapshot(marked, analyzed)
+    kept = _without(snapshot, gone)
     # After removals every weight is stale: the additions are weighed with the rest, no tail.
-    grown = extend_snapshot(kept, analyzed, segmented=not gone.any())
-    if grown is kept and kept is not snapshot:  # nothing added: weigh the smaller corpus
+    grown = extend_snapshot(kept, analyzed, segmented=False)
+    if grown is kept:  # nothing added: weigh the smaller corpus
         postings = weigh(
             kept.postings.offsets, kept.postings.docs, kept.postings.tfs, kept.doc_len,
             kept.manifest.bm25,
         )  # fmt: skip
         return dataclasses.replace(kept, postings=postings)
     return grown
+
+
+def keeps_base(
+    snapshot: Snapshot, gone: np.ndarray, analyzed: Sequence[tuple[ArticleMeta, AnalyzedArticle]]
+) -> bool:
+    """Whether ``replace_articles`` leaves the base's postings as they are: the ``gone``
+    articles few enough to be only marked, and the additions a tail."""
+    return int(gone.sum()) <= GONE_SHARE * len(gone) and adds_as_tail(snapshot, analyzed)
+
+
+GONE_SHARE = 0.1  # of the articles, marked gone before they are taken out of the postings
 
 
 def _without(snapshot: Snapshot, gone: np.ndarray) -> Snapshot:
@@ -613,7 +657,8 @@ def _without(snapshot: Snapshot, gone: np.ndarray) -> Snapshot:
     )
     return dataclasses.replace(
         snapshot,
-        manifest=snapshot.manifest.model_copy(update={"counts": counts, "files": {}}),
+        manifest=snapshot.manifest.model_copy(update={"counts": counts, "files": {}, "gone": 0}),
+        article_gone=None,
         postings=postings,
         doc_len=doc_len,
         passage_article=article_index[snapshot.passage_article[keep_passage]].astype(np.int32),

@@ -67,6 +67,7 @@ class Searcher:
         self._views: dict[frozenset[str], np.ndarray] = {}
         self._origin_ids: dict[str, int] | None = None
         self._priors: dict[float, np.ndarray] = {}
+        self._live: np.ndarray | None = None
 
     def query_terms(self, question: str) -> list[str]:
         terms = self.snapshot.analyzer.terms(question)
@@ -95,11 +96,13 @@ class Searcher:
         # Enough candidates that one passage per article still fills the page.
         pool = max(limit * POOL_FACTOR, MIN_POOL)
         allowed = self._allowed(filters)
+        live = self._live_passages()
+        mask = allowed(np.arange(self.snapshot.postings.n_docs)) if allowed else None
         ranked, scores = self.snapshot.postings.best(
             term_ids,
             pool,
             prior=self._prior(filters),
-            allowed=allowed(np.arange(self.snapshot.postings.n_docs)) if allowed else None,
+            allowed=live if mask is None else (mask if live is None else mask & live),
         )
         picked = _one_per_article_first(ranked, self.snapshot.passage_article, limit)
         return [self._hit(int(ranked[i]), float(scores[i])) for i in picked]
@@ -194,6 +197,8 @@ class Searcher:
         allowed = self._allowed(filters or SearchFilters())
         firsts = np.searchsorted(snap.passage_article, np.arange(n_articles))
         keep = allowed(firsts) if allowed is not None else np.ones(n_articles, dtype=bool)
+        if snap.article_gone is not None:
+            keep &= ~snap.article_gone
         published = np.where(np.isnan(snap.article_published), -np.inf, snap.article_published)
         order = [int(a) for a in np.argsort(-published, kind="stable") if keep[a]]
         return [self._hit(int(firsts[a]), 0.0) for a in order[:limit]]
@@ -234,7 +239,8 @@ class Searcher:
         (built straight from files, not through the store) belong to everyone."""
         snap = self.snapshot
         if origins is None:
-            return np.ones(len(snap.article_origin), dtype=bool)
+            everyone = np.ones(len(snap.article_origin), dtype=bool)
+            return everyone if snap.article_gone is None else ~snap.article_gone
         view = self._views.get(origins)
         if view is None:
             if self._origin_ids is None:
@@ -246,6 +252,8 @@ class Searcher:
             if "" in self._origin_ids:
                 flags[self._origin_ids[""]] = True
             view = flags[snap.article_origin]
+            if snap.article_gone is not None:
+                view &= ~snap.article_gone
             if len(self._views) >= MAX_VIEWS:
                 self._views.clear()
             self._views[origins] = view
@@ -260,6 +268,13 @@ class Searcher:
             i for i, host in enumerate(snap.hosts) if host == wanted or host.endswith("." + wanted)
         ]
         return np.isin(snap.article_source, sources) | np.isin(snap.article_host, hosts)
+
+    def _live_passages(self) -> np.ndarray | None:
+        """Per passage, whether its article is still there (see ``Snapshot.article_gone``);
+        None when every one is."""
+        if self._live is None and self.snapshot.passage_gone is not None:
+            self._live = ~self.snapshot.passage_gone
+        return self._live
 
     def _prior(self, filters: SearchFilters) -> np.ndarray | None:
         """The recency prior of every passage: 1 + weight * 2^(-age / half-life), age as of

@@ -13,6 +13,8 @@ Layout of the index folder::
         article_published article_source article_host article_origin .npy  what ranking and filters use
         sources.json hosts.json origins.json  the outlet names, hosts and configured sources
                                 those arrays point into
+        tail_*.npy              passages added since the base was weighed (bm25.Tail), if any
+        article_gone.npy        articles removed or replaced since, if any (see ``article_gone``)
 
 Arrays are read with ``allow_pickle=False`` and memory-mapped, so several bot processes share one
 copy and a load touches only what a search reads; JSON is read with the json module. Nothing
@@ -82,6 +84,8 @@ class Manifest(BaseModel):
     base_passages: int | None = None
     # The files of each byte store, in order (see blob.py).
     parts: dict[str, list[str]] = {"passages": ["passages.txt"], "articles": ["articles.jsonl"]}
+    # Articles still in the arrays but removed (see Snapshot.article_gone); counts include them.
+    gone: int = 0
 
 
 @dataclass
@@ -108,6 +112,10 @@ class Snapshot:
     origins: list[str]
     # Acronyms the articles define ("faa" -> "Federal Aviation Administration"); see acronyms.py.
     aliases: dict[str, str] = field(default_factory=dict)
+    # Per article, whether a refresh removed it (or replaced it with a newer version, added
+    # after it) without rewriting the postings: its passages stay, unseen by any search, until
+    # the tail is merged. None when there is none.
+    article_gone: np.ndarray | None = None
     # The arrays as loaded, by file name, with the file and its checksum: a snapshot derived
     # from this one links the files of the arrays it keeps instead of writing them again.
     loaded: dict[str, tuple[np.ndarray, Path, str]] = field(default_factory=dict, repr=False)
@@ -126,10 +134,30 @@ class Snapshot:
                 self._article_cache[index] = cached
         return cached
 
+    @property
+    def live_articles(self) -> int:
+        """How many articles the index holds, less those removed since (``article_gone``)."""
+        return self.manifest.counts.articles - self.manifest.gone
+
+    @cached_property
+    def passage_gone(self) -> np.ndarray | None:
+        """Per passage, whether its article is gone; None when none is."""
+        return None if self.article_gone is None else self.article_gone[self.passage_article]
+
+    @property
+    def live_passages(self) -> int:
+        gone = self.passage_gone
+        return self.manifest.counts.passages - (int(gone.sum()) if gone is not None else 0)
+
     @cached_property
     def articles(self) -> list[ArticleMeta]:
-        """Every article; reads them all, so meant for small indexes, reports and tests."""
-        return [self.article(i) for i in range(self.manifest.counts.articles)]
+        """Every article not gone; reads them all, so meant for small indexes, reports and tests."""
+        gone = self.article_gone
+        return [
+            self.article(i)
+            for i in range(self.manifest.counts.articles)
+            if gone is None or not gone[i]
+        ]
 
     @cached_property
     def passages(self) -> list[Passage]:
@@ -141,6 +169,7 @@ class Snapshot:
                 text=self.passage_text(i),
             )
             for i in range(self.manifest.counts.passages)
+            if self.passage_gone is None or not self.passage_gone[i]
         ]
 
 
@@ -247,6 +276,8 @@ def _load(path: Path) -> Snapshot:
         names = list(_POSTINGS + _TABLES)
         if manifest.base_passages is not None:
             names += [f"tail_{name}" for name in _TAIL]
+        if manifest.gone:
+            names.append("article_gone")
         arrays = {
             # Plain ndarray views of the maps: np.memmap's Python-level slicing costs more than a search.
             name: np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False).view(
@@ -282,6 +313,7 @@ def _load(path: Path) -> Snapshot:
         vocab={term: i for i, term in enumerate(vocab_list)},
         postings=postings,
         **{name: arrays[name] for name in _TABLES},
+        article_gone=arrays.get("article_gone"),
         texts=texts,
         article_lines=article_lines,
         sources=sources,
@@ -474,6 +506,19 @@ def _check_consistent(path: Path, snap: Snapshot, n_vocab: int) -> None:
             "articles",
         ),
     ]
+    gone = snap.article_gone
+    checks.append(
+        (
+            (gone is None and not snap.manifest.gone)
+            or (
+                gone is not None
+                and gone.dtype == np.bool_
+                and len(gone) == c.articles
+                and int(gone.sum()) == snap.manifest.gone
+            ),
+            "article_gone.npy",
+        )
+    )
     for ok, name in checks:
         if not ok:
             raise IndexCorruptError(
@@ -490,6 +535,8 @@ def _write_files(snapshot: Snapshot, folder: Path) -> None:
     }
     if p.tail is not None:
         arrays.update({f"tail_{name}": getattr(p.tail, name) for name in _TAIL})
+    if snapshot.article_gone is not None:
+        arrays["article_gone"] = snapshot.article_gone
     # Each file is hashed by a second thread while the next one is written (hashing and file
     # writes release the GIL): the checksums cost no extra time on two cores.
     with ThreadPoolExecutor(1) as hasher:
@@ -532,6 +579,7 @@ def _write_files(snapshot: Snapshot, folder: Path) -> None:
             "checksums": checksums,
             "parts": parts,
             "base_passages": p.tail.n_base if p.tail is not None else None,
+            "gone": int(snapshot.article_gone.sum()) if snapshot.article_gone is not None else 0,
         }
     )
     _write_text(folder / "manifest.json", manifest.model_dump_json(indent=2))

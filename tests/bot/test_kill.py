@@ -125,8 +125,7 @@ def _write_version(folder: Path, version: int, n: int = 400) -> None:
 
 
 def _versions_served(index: Path) -> set[str]:
-    snap = snapshot.load(index)
-    texts = [snap.passage_text(i) for i in range(snap.manifest.counts.passages)]
+    texts = [passage.text for passage in snapshot.load(index).passages]  # those still there
     return {t.split("version ")[1].split()[0] for t in texts if "version " in t}
 
 

@@ -50,8 +50,8 @@ def write_piers(folder: Path, n: int, counts: dict[int, str] | None = None) -> N
 
 
 def served_text(index: Path) -> str:
-    snap = snapshot.load(index)
-    return " ".join(snap.passage_text(i) for i in range(snap.manifest.counts.passages))
+    """Every passage a search can find (a removed article's may still be in the files)."""
+    return " ".join(passage.text for passage in snapshot.load(index).passages)
 
 
 def die_on_call(monkeypatch: pytest.MonkeyPatch, owner: object, name: str, after: int = 0) -> None:

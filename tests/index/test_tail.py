@@ -101,11 +101,14 @@ def test_a_tail_grows_until_it_is_merged_into_the_base() -> None:
     np.testing.assert_allclose(snap.postings.weights, whole.postings.weights, rtol=1e-6)
 
 
-def test_removing_articles_merges_the_tail_and_scores_as_a_rebuild() -> None:
+def test_removing_many_articles_merges_the_tail_and_scores_as_a_rebuild() -> None:
     _, extended = _extended(200, 10)
-    kept = build.replace_articles(extended, [3, 205], [])
-    assert kept.postings.tail is None
-    whole = build.build_snapshot([a for a in _articles(0, 210) if a.id not in {"a3", "a205"}])
+    removed = list(range(0, 210, 9))  # 24 of 210: past the share that is only marked gone
+    assert len(removed) > build.GONE_SHARE * 210
+    kept = build.replace_articles(extended, removed, [])
+    assert kept.postings.tail is None and kept.article_gone is None
+    gone = {f"a{i}" for i in removed}
+    whole = build.build_snapshot([a for a in _articles(0, 210) if a.id not in gone])
     for word in ["ship", "pier", "ferri", "204", "harbour", "count"]:
         np.testing.assert_allclose(
             kept.postings.scores([kept.vocab[word]]),
@@ -169,7 +172,9 @@ def test_a_refresh_adding_a_few_articles_writes_a_tail(tmp_path: Path) -> None:
     assert live.postings.tail is not None
     hit = Searcher(live).search("How many passengers did the late ferry carry?")[0]
     assert "4,321 passengers" in hit.text
-    (source / "late.md").unlink()  # a removal: the tail is merged away
-    reindex(refs, index, store_path=store)
+    (source / "late.md").unlink()  # a removal: marked gone, the tail stays
+    report = reindex(refs, index, store_path=store)
     live = snapshot.load(index)
-    assert live.postings.tail is None and live.manifest.counts.articles == 60
+    assert live.postings.tail is not None and report.articles == live.live_articles == 60
+    hits = Searcher(live).search("How many passengers did the late ferry carry?")
+    assert all("4,321" not in hit.text for hit in hits)
