@@ -118,6 +118,9 @@ def _stat(paths: list[Path]) -> tuple[list[SourceFile], list[Problem]]:
     return files, problems
 
 
+READ_BUFFER = 1 << 20
+
+
 def read_records(file: SourceFile) -> Iterator[Record | Problem]:
     """The file's articles as raw records, without parsing them: a caller that has seen a
     record's bytes before can skip it."""
@@ -131,7 +134,9 @@ def read_records(file: SourceFile) -> Iterator[Record | Problem]:
         )
         return
     try:
-        with file.path.open("rb") as fh:
+        # A large buffer: an archive's lines are about 10 KB, and the default 8 KB buffer
+        # refilled for each one doubled the time to read 1.5 GB of them.
+        with file.path.open("rb", buffering=READ_BUFFER) as fh:
             if suffix not in JSONL_SUFFIXES:
                 yield Record(where=origin, raw=fh.read(), suffix=suffix)
                 return
@@ -139,7 +144,7 @@ def read_records(file: SourceFile) -> Iterator[Record | Problem]:
             for number, line in enumerate(fh, start=1):
                 if number == 1 and line.startswith(codecs.BOM_UTF8):
                     line = line[len(codecs.BOM_UTF8) :]
-                if line.strip():
+                if line and not line.isspace():  # (strip() would copy every line)
                     yield Record(where=f"{origin} line {number}", raw=line, suffix=suffix)
     except OSError as exc:
         yield Problem(origin=origin, reason=f"cannot be read ({exc.strerror or exc})")

@@ -48,7 +48,8 @@ from index.search.analyzer import Analyzer, AnalyzerConfig
 from index.search.blob import Blob, link_file, load_parts, save_parts
 from index.search.bm25 import BM25Params, Postings, Tail
 
-FORMAT_VERSION = 4
+# 5: articles marked gone (article_gone.npy), which an older newsbot would still serve.
+FORMAT_VERSION = 5
 _POSTINGS = ("offsets", "docs", "tfs", "weights", "base", "term_max")
 # The tail of passages added since the base was weighed (bm25.Tail), when there is one.
 _TAIL = ("offsets", "docs", "tfs", "weights", "scale", "base_max")
