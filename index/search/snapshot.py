@@ -115,7 +115,7 @@ class Snapshot:
     aliases: dict[str, str] = field(default_factory=dict)
     # Per article, whether a refresh removed it (or replaced it with a newer version, added
     # after it) without rewriting the postings: its passages stay, unseen by any search, until
-    # the tail is merged. None when there is none.
+    # they are taken out (see build.replace_articles). None when there is none.
     article_gone: np.ndarray | None = None
     # The arrays as loaded, by file name, with the file and its checksum: a snapshot derived
     # from this one links the files of the arrays it keeps instead of writing them again.
