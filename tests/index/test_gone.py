@@ -11,10 +11,9 @@ import pytest
 
 from index.errors import IndexCorruptError
 from index.ingest.reindex import reindex
-from index.models import SourceRef
 from index.search import build, snapshot
 from index.search.searcher import Searcher
-from tests.index.test_tail import _articles
+from tests.index.test_tail import _articles, indexed_folder
 
 
 def _ids(hits: list) -> list[str]:  # type: ignore[type-arg]
@@ -119,14 +118,7 @@ def test_a_refresh_updating_and_removing_a_few_marks_them_and_reports_what_is_th
     tmp_path: Path,
 ) -> None:
     source, index, store = tmp_path / "news", tmp_path / "idx", tmp_path / "store.sqlite3"
-    source.mkdir()
-    for article in _articles(0, 60):
-        (source / f"{article.id}.md").write_text(
-            f"---\ntitle: {article.title}\nurl: {article.url}\n---\n{article.text}\n",
-            encoding="utf-8",
-        )
-    refs = [SourceRef(kind="path", location=str(source))]
-    reindex(refs, index, store_path=store)
+    refs = indexed_folder(source, index, store, 60)
     (source / "a4.md").write_text(
         "---\ntitle: Council report 4\nurl: https://news.example/4\n---\n"
         "The council counted 8,888 ships near pier 4 this year.\n",

@@ -33,6 +33,19 @@ def _articles(start: int, n: int) -> list[Article]:
     ]
 
 
+def indexed_folder(source: Path, index: Path, store: Path, n: int) -> list[SourceRef]:
+    """A folder of ``n`` articles as Markdown files, indexed through a store; its sources."""
+    source.mkdir()
+    for article in _articles(0, n):
+        (source / f"{article.id}.md").write_text(
+            f"---\ntitle: {article.title}\nurl: {article.url}\n---\n{article.text}\n",
+            encoding="utf-8",
+        )
+    refs = [SourceRef(kind="path", location=str(source))]
+    reindex(refs, index, store_path=store)
+    return refs
+
+
 def _extended(base: int, added: int) -> tuple[snapshot.Snapshot, snapshot.Snapshot]:
     first = build.build_snapshot(_articles(0, base))
     more = build.analyze_articles(first, _articles(base, added))
@@ -153,14 +166,7 @@ def test_a_saved_tail_links_the_base_files_and_loads_the_same(tmp_path: Path) ->
 
 def test_a_refresh_adding_a_few_articles_writes_a_tail(tmp_path: Path) -> None:
     source, index, store = tmp_path / "news", tmp_path / "idx", tmp_path / "store.sqlite3"
-    source.mkdir()
-    for article in _articles(0, 60):
-        (source / f"{article.id}.md").write_text(
-            f"---\ntitle: {article.title}\nurl: {article.url}\n---\n{article.text}\n",
-            encoding="utf-8",
-        )
-    refs = [SourceRef(kind="path", location=str(source))]
-    reindex(refs, index, store_path=store)
+    refs = indexed_folder(source, index, store, 60)
     (source / "late.md").write_text(
         "---\ntitle: Late ferry\nurl: https://news.example/late\n---\n"
         "The late ferry carried 4,321 passengers across the sound on Sunday.\n",
