@@ -18,7 +18,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
-import numpy as np
 from pydantic import BaseModel
 
 from index.errors import NewsbotError
@@ -46,6 +45,7 @@ from index.search.build import (
     analyze_in_parallel,
     analyze_in_worker,
     article_ids,
+    gone_with,
     init_analysis_worker,
     keeps_base,
     replace_articles,
@@ -747,10 +747,6 @@ def _patched(
     ]
     if len(removed) > limit:
         return None
-    gone = np.zeros(live.manifest.counts.articles, dtype=bool)
-    gone[removed] = True
-    if was_gone is not None:
-        gone |= was_gone
     # Checked on a second thread while the patch is computed (hashing releases the GIL). The
     # text parts, and the postings' base when the patch is a tail, are linked into the patch,
     # not read or copied: their sizes suffice.
@@ -759,7 +755,7 @@ def _patched(
             snapshots.verify,
             index_path,
             text_parts=False,
-            base_postings=not keeps_base(live, gone, fresh),
+            base_postings=not keeps_base(live, gone_with(live, removed), fresh),
         )
         patched = replace_articles(live, removed, fresh)
         try:

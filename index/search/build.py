@@ -583,11 +583,7 @@ def replace_articles(
     not weighed yet, that read an article twice), the gone articles leave and every weight is
     recomputed from the stored counts: scores then equal a full rebuild's."""
     analyzed = list(analyzed)
-    n_articles = snapshot.manifest.counts.articles
-    gone = np.zeros(n_articles, dtype=bool)
-    gone[np.fromiter(removed, dtype=np.int64)] = True
-    if snapshot.article_gone is not None:
-        gone |= snapshot.article_gone
+    gone = gone_with(snapshot, removed)
     if not gone.any():
         return extend_snapshot(snapshot, analyzed)
     if mark and keeps_base(snapshot, gone, analyzed):
@@ -607,6 +603,15 @@ def replace_articles(
         )  # fmt: skip
         return dataclasses.replace(kept, postings=postings)
     return grown
+
+
+def gone_with(snapshot: Snapshot, removed: Iterable[int]) -> np.ndarray:
+    """Per article, whether it is gone once the articles at the ``removed`` indexes are."""
+    gone = np.zeros(snapshot.manifest.counts.articles, dtype=bool)
+    gone[np.fromiter(removed, dtype=np.int64)] = True
+    if snapshot.article_gone is not None:
+        gone |= snapshot.article_gone
+    return gone
 
 
 def keeps_base(
