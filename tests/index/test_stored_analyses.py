@@ -4,7 +4,10 @@ a store of the older form (a row of text and terms per passage) upgrades by itse
 from __future__ import annotations
 
 import shutil
+import signal
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -112,8 +115,22 @@ def test_a_store_of_the_older_form_upgrades_and_its_articles_are_analyzed_again(
 ) -> None:
     source = _folder(tmp_path / "news")
     store = tmp_path / "store.sqlite3"
-    reindex(source, tmp_path / "idx", store_path=store)
-    # Schema 1: a row of text and space-joined terms per passage, under an older fingerprint.
+    _store_of_schema_1(source, tmp_path / "idx", store)
+    report = reindex(source, tmp_path / "idx", store_path=store)
+    assert (report.analyzed, report.articles) == (3, 3)
+    [top, *_] = Searcher(snapshot.load(tmp_path / "idx")).search("GPUs Meta own", 3)
+    assert "600,000" in top.text
+    db = sqlite3.connect(store)
+    assert db.execute("SELECT value FROM meta WHERE key='schema'").fetchone() == ("2",)
+    assert not db.execute("SELECT name FROM sqlite_master WHERE name='passages'").fetchall()
+    assert db.execute("SELECT COUNT(*) FROM analyses").fetchone() == (3,)
+    db.close()
+
+
+def _store_of_schema_1(source: list[SourceRef], index: Path, store: Path) -> None:
+    """A store as newsbot wrote it before: a row of text and space-joined terms per passage,
+    under an older fingerprint."""
+    reindex(source, index, store_path=store)
     db = sqlite3.connect(store)
     with db:
         db.execute("DROP TABLE analyses")
@@ -128,15 +145,51 @@ def test_a_store_of_the_older_form_upgrades_and_its_articles_are_analyzed_again(
         db.execute("UPDATE meta SET value='1' WHERE key='schema'")
     db.close()
 
+
+# Opens the store in a child that dies by SIGKILL as the upgrade marks its schema, after the old
+# table was dropped in the same transaction.
+_DIE_UPGRADING = """
+import os, signal, sqlite3, sys
+from pathlib import Path
+
+connect = sqlite3.connect
+
+def dying_connect(*args, **kwargs):
+    db = connect(*args, **kwargs)
+    def trace(sql):
+        if "UPDATE meta SET value" in sql and "schema" in sql:
+            os.kill(os.getpid(), signal.SIGKILL)
+    db.set_trace_callback(trace)
+    return db
+
+sqlite3.connect = dying_connect
+from index.ingest.store import ArticleStore
+ArticleStore(Path(sys.argv[1]))
+"""
+
+
+def test_an_upgrade_killed_midway_leaves_the_old_store_and_the_next_run_upgrades(
+    tmp_path: Path,
+) -> None:
+    source = _folder(tmp_path / "news")
+    store = tmp_path / "store.sqlite3"
+    _store_of_schema_1(source, tmp_path / "idx", store)
+    child = subprocess.run(
+        [sys.executable, "-c", _DIE_UPGRADING, str(store)],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert child.returncode == -signal.SIGKILL, child.stderr
+    db = sqlite3.connect(store)
+    assert db.execute("SELECT value FROM meta WHERE key='schema'").fetchone() == ("1",)
+    assert db.execute("SELECT COUNT(*) FROM passages").fetchone() == (3,)  # not dropped
+    db.close()
     report = reindex(source, tmp_path / "idx", store_path=store)
     assert (report.analyzed, report.articles) == (3, 3)
     [top, *_] = Searcher(snapshot.load(tmp_path / "idx")).search("GPUs Meta own", 3)
     assert "600,000" in top.text
-    db = sqlite3.connect(store)
-    assert db.execute("SELECT value FROM meta WHERE key='schema'").fetchone() == ("2",)
-    assert not db.execute("SELECT name FROM sqlite_master WHERE name='passages'").fetchall()
-    assert db.execute("SELECT COUNT(*) FROM analyses").fetchone() == (3,)
-    db.close()
 
 
 def test_a_compact_analysis_keeps_each_passage_and_its_terms() -> None:
