@@ -116,15 +116,20 @@ def test_a_store_of_the_older_form_upgrades_and_its_articles_are_analyzed_again(
     source = _folder(tmp_path / "news")
     store = tmp_path / "store.sqlite3"
     _store_of_schema_1(source, tmp_path / "idx", store)
-    report = reindex(source, tmp_path / "idx", store_path=store)
-    assert (report.analyzed, report.articles) == (3, 3)
-    [top, *_] = Searcher(snapshot.load(tmp_path / "idx")).search("GPUs Meta own", 3)
-    assert "600,000" in top.text
+    _reindexed_whole_again(source, tmp_path / "idx", store)
     db = sqlite3.connect(store)
     assert db.execute("SELECT value FROM meta WHERE key='schema'").fetchone() == ("2",)
     assert not db.execute("SELECT name FROM sqlite_master WHERE name='passages'").fetchall()
     assert db.execute("SELECT COUNT(*) FROM analyses").fetchone() == (3,)
     db.close()
+
+
+def _reindexed_whole_again(source: list[SourceRef], index: Path, store: Path) -> None:
+    """The next reindex analyzes every article again and serves them."""
+    report = reindex(source, index, store_path=store)
+    assert (report.analyzed, report.articles) == (3, 3)
+    [top, *_] = Searcher(snapshot.load(index)).search("GPUs Meta own", 3)
+    assert "600,000" in top.text
 
 
 def _store_of_schema_1(source: list[SourceRef], index: Path, store: Path) -> None:
@@ -186,10 +191,7 @@ def test_an_upgrade_killed_midway_leaves_the_old_store_and_the_next_run_upgrades
     assert db.execute("SELECT value FROM meta WHERE key='schema'").fetchone() == ("1",)
     assert db.execute("SELECT COUNT(*) FROM passages").fetchone() == (3,)  # not dropped
     db.close()
-    report = reindex(source, tmp_path / "idx", store_path=store)
-    assert (report.analyzed, report.articles) == (3, 3)
-    [top, *_] = Searcher(snapshot.load(tmp_path / "idx")).search("GPUs Meta own", 3)
-    assert "600,000" in top.text
+    _reindexed_whole_again(source, tmp_path / "idx", store)
 
 
 def test_a_compact_analysis_keeps_each_passage_and_its_terms() -> None:
