@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from index.answer.sentences import PARAGRAPH_BREAK, split_paragraph
@@ -26,18 +28,38 @@ class ChunkingConfig(BaseModel):
         return self
 
 
+@dataclass(frozen=True)
+class Cut:
+    """An article cut into passages, with the words of each sentence the passages are made of:
+    passage ``i`` is sentences ``spans[i][0]`` to ``spans[i][1]``, and its words (as
+    ``str.split`` gives them) are theirs, so analysis need not split or re-read the text that
+    neighbouring passages share."""
+
+    passages: list[str]
+    sentence_words: list[list[str]]
+    spans: list[tuple[int, int]]
+
+
 def chunk_text(text: str, config: ChunkingConfig) -> list[str]:
     """Cut text into passages of about ``config.words`` words, never splitting a sentence
-    unless the sentence alone is longer than a passage.
+    unless the sentence alone is longer than a passage (see ``cut_text``)."""
+    return cut_text(text, config).passages
+
+
+def cut_text(text: str, config: ChunkingConfig) -> Cut:
+    """``chunk_text``, with the words of each passage's sentences.
 
     Paragraph breaks survive as blank lines: a scraped heading ("Tony Awards") has no full stop,
     and only the break keeps it from running into the next sentence when answers are picked.
     """
-    paragraphs = [" ".join(p.split()) for p in PARAGRAPH_BREAK.split(text)]
-    paragraphs = [p for p in paragraphs if p]
-    if sum(p.count(" ") + 1 for p in paragraphs) <= config.words:  # words, spaces normalised
+    paragraph_words = [p.split() for p in PARAGRAPH_BREAK.split(text)]
+    paragraph_words = [words for words in paragraph_words if words]
+    paragraphs = [" ".join(words) for words in paragraph_words]
+    if sum(map(len, paragraph_words)) <= config.words:
         # One passage: no need to split it into sentences (most short articles take this path).
-        return ["\n\n".join(paragraphs)] if paragraphs else []
+        if not paragraphs:
+            return Cut([], [], [])
+        return Cut(["\n\n".join(paragraphs)], paragraph_words, [(0, len(paragraph_words))])
     sentences: list[str] = []
     opens_paragraph: list[bool] = []
     for paragraph in paragraphs:
@@ -46,7 +68,8 @@ def chunk_text(text: str, config: ChunkingConfig) -> list[str]:
         ]
         sentences.extend(pieces)
         opens_paragraph.extend(i == 0 for i in range(len(pieces)))
-    counts = [len(s.split()) for s in sentences]
+    words = [s.split() for s in sentences]
+    counts = list(map(len, words))
 
     def join(start: int, end: int) -> str:
         return "".join(
@@ -55,6 +78,7 @@ def chunk_text(text: str, config: ChunkingConfig) -> list[str]:
         )
 
     passages: list[str] = []
+    spans: list[tuple[int, int]] = []
     start = prev_end = 0
     min_new_words = max(config.words // 4, config.overlap)
     while start < len(sentences):
@@ -67,13 +91,16 @@ def chunk_text(text: str, config: ChunkingConfig) -> list[str]:
                 # A short tail would be mostly repeated text, and BM25 favours short passages,
                 # so it would outrank the passage it repeats: extend that passage instead.
                 passages[-1] += ("\n\n" if opens_paragraph[prev_end] else " ") + join(prev_end, end)
+                spans[-1] = (spans[-1][0], end)
             else:
                 passages.append(join(start, end))
+                spans.append((start, end))
             break
         passages.append(join(start, end))
+        spans.append((start, end))
         prev_end = end
         start = _overlap_start(counts, start, end, config.overlap)
-    return passages
+    return Cut(passages, words, spans)
 
 
 def _overlap_start(counts: list[int], start: int, end: int, overlap: int) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from itertools import chain
 from typing import Literal
@@ -27,7 +27,9 @@ _WORD = re.compile(r"\w+(?:[.,'\-]\w+)*")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _PLURAL_CODE = re.compile(r"[a-z][\w-]*\ds")
 _PLURAL_ACRONYM = re.compile(r"[A-Z]{2,}s")
-_WORD_CACHE_SIZE = 1_000_000
+# Pieces of text (whitespace-separated) whose terms are kept: news is Zipfian, so the hot
+# pieces come back at once after the cache is emptied, and the cap bounds each worker's memory.
+_PIECE_CACHE_SIZE = 1_000_000
 _APOSTROPHES = (("’", "'"), ("‘", "'"), ("ʼ", "'"), ("‐", "-"), ("‑", "-"))
 
 
@@ -73,22 +75,28 @@ class Analyzer:
         self._stopwords = frozenset(self.config.stopwords)
         stemmer = Stemmer.Stemmer(self.config.language) if self.config.stem else None
         self._stem = lru_cache(maxsize=200_000)(stemmer.stemWord if stemmer else _identity)
-        self._word_cache: dict[str, tuple[str, ...]] = {}
+        # Two levels: a piece ("Meta's", "(Meta)") analyzed once, from its words ("Meta"),
+        # each analyzed once; folding and stemming a word is the expensive part.
+        self._words = _TermCache(self._analyze_word)
+        self._pieces = _TermCache(self._analyze_piece)
 
     def terms(self, text: str) -> list[str]:
-        """The terms of ``text``; the hot path of indexing, so each distinct word is analyzed
-        once and the per-word work runs in C (map, chain) for words seen before."""
-        cache = self._word_cache
-        words = _WORD.findall(_plain_marks(text))
-        found = list(map(cache.get, words))
-        if None in found:
-            if len(cache) > _WORD_CACHE_SIZE:
-                cache.clear()  # news vocabularies are Zipfian: the hot words come back at once
-            for word in set(words):
-                if word not in cache:
-                    cache[word] = self._analyze_word(word)
-            found = list(map(cache.__getitem__, words))
-        return list(chain.from_iterable(found))
+        """The terms of ``text``; the hot path of indexing.
+
+        Text is cut at whitespace, in C, and each distinct piece ("GPUs," or "(Meta)") is
+        analyzed once: a word never spans whitespace, so a piece's terms are the terms its
+        words have in the whole text. A piece seen before costs one dictionary lookup, in C
+        (map, chain); finding the words of every text with a regular expression cost more
+        than all the rest of the analysis.
+        """
+        return self.terms_of_words(text.split())
+
+    def terms_of_words(self, words: list[str]) -> list[str]:
+        """``terms(" ".join(words))``, for text already cut at whitespace."""
+        if len(self._pieces) > _PIECE_CACHE_SIZE:
+            self._pieces.clear()
+            self._words.clear()
+        return list(chain.from_iterable(map(self._pieces.__getitem__, words)))
 
     def spans(self, text: str) -> list[Term]:
         return [Term(term=t, start=s, end=e) for t, s, e in self._analyze(text)]
@@ -105,6 +113,10 @@ class Analyzer:
                 word = word[:-1]  # Snowball keeps "gpus" apart from "gpu"; "GPUs" is a plural
             for term in self._word_terms(word):
                 yield term, start, end
+
+    def _analyze_piece(self, piece: str) -> tuple[str, ...]:
+        words = _WORD.findall(_plain_marks(piece))
+        return tuple(chain.from_iterable(map(self._words.__getitem__, words)))
 
     def _analyze_word(self, word: str) -> tuple[str, ...]:
         folded = fold(word)
@@ -125,6 +137,19 @@ class Analyzer:
                 piece = piece.replace(".", "")  # "u.s" -> "us"
                 if piece and piece not in self._stopwords:
                     terms.append(self._stem(piece))
+        return terms
+
+
+class _TermCache(dict[str, tuple[str, ...]]):
+    """The terms of each piece of text or word seen before; a missing one is analyzed as it
+    is looked up, so that ``map`` over them runs in one pass."""
+
+    def __init__(self, analyze: Callable[[str], tuple[str, ...]]) -> None:
+        super().__init__()
+        self._analyze = analyze
+
+    def __missing__(self, text: str) -> tuple[str, ...]:
+        terms = self[text] = self._analyze(text)
         return terms
 
 

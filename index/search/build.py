@@ -13,14 +13,14 @@ import uuid
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import repeat
+from itertools import chain, repeat
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 
 from index.errors import EmptyCorpusError
-from index.ingest.chunking import CHUNKING_VERSION, ChunkingConfig, chunk_text
+from index.ingest.chunking import CHUNKING_VERSION, ChunkingConfig, cut_text
 from index.models import Article, ArticleMeta
 from index.search.acronyms import AcronymLearner, learn_acronyms
 from index.search.analyzed import STORED_FORM, AnalyzedArticle
@@ -60,8 +60,14 @@ def analyze_article(
     article: Article, analyzer: Analyzer, chunking: ChunkingConfig
 ) -> AnalyzedArticle:
     title_terms = analyzer.terms(article.title) * TITLE_REPEATS
+    cut = cut_text(article.text, chunking)
+    # Each sentence is analyzed once, though overlapping passages share it.
+    sentence_terms = list(map(analyzer.terms_of_words, cut.sentence_words))
     return AnalyzedArticle.of(
-        [(text, title_terms + analyzer.terms(text)) for text in chunk_text(article.text, chunking)]
+        [
+            (text, title_terms + list(chain.from_iterable(sentence_terms[start:end])))
+            for text, (start, end) in zip(cut.passages, cut.spans, strict=True)
+        ]
     )
 
 

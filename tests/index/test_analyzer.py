@@ -1,4 +1,7 @@
-from index.search.analyzer import Analyzer, AnalyzerConfig
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from index.search.analyzer import _WORD, Analyzer, AnalyzerConfig, _plain_marks
 
 
 def test_numbers_and_model_names_stay_whole() -> None:
@@ -59,3 +62,22 @@ def test_the_fast_path_and_the_span_path_agree() -> None:
     ]
     for text in texts:
         assert a.terms(text) == [s.term for s in a.spans(text)]
+
+
+# Letters, digits, the joiners a word may hold, accents, curly marks, ligatures and several
+# kinds of whitespace: where cutting text at whitespace first could change what a word is.
+_TRICKY = st.text(
+    alphabet=st.sampled_from([*"aAbSsUu19.,'-’‘ʼ‐‑()é́ﬁ_\u200b", " ", "\n", "\t", "\xa0"]),
+    max_size=60,
+)
+
+
+@given(_TRICKY)
+@settings(max_examples=400, deadline=None)
+def test_cutting_at_whitespace_first_gives_the_whole_texts_terms(text: str) -> None:
+    """``terms`` analyzes whitespace-separated pieces, cached; that must equal reading the
+    words of the whole text, the rule the index was built by."""
+    a = Analyzer()
+    whole = [t for w in _WORD.findall(_plain_marks(text)) for t in a._analyze_word(w)]
+    assert a.terms(text) == whole
+    assert a.terms(text) == whole  # again, from the cache

@@ -2,7 +2,7 @@ import pytest
 from pydantic import ValidationError
 
 from index.answer.sentences import split_sentences
-from index.ingest.chunking import ChunkingConfig, chunk_text
+from index.ingest.chunking import ChunkingConfig, chunk_text, cut_text
 
 
 def _sentences(n: int, words: int = 10) -> str:
@@ -27,6 +27,18 @@ def test_every_sentence_lands_in_some_passage() -> None:
     passages = chunk_text(text, ChunkingConfig(words=50, overlap=10))
     covered = {s for p in passages for s in split_sentences(p)}
     assert covered == set(split_sentences(text))
+
+
+def test_each_passage_is_the_words_of_its_sentences() -> None:
+    """Analysis reads a passage's words from its sentences (shared by overlapping passages),
+    not from its text: they must be the same words."""
+    text = "Opening paragraph.\n\n" + _sentences(30) + "\n\nA heading\n\nLast words here."
+    for config in (ChunkingConfig(words=50, overlap=10), ChunkingConfig()):
+        cut = cut_text(text, config)
+        assert cut.passages == chunk_text(text, config)
+        for passage, (start, end) in zip(cut.passages, cut.spans, strict=True):
+            assert passage.split() == [w for s in cut.sentence_words[start:end] for w in s]
+    assert cut_text(" \n\n ", ChunkingConfig()).passages == []
 
 
 def test_an_overlong_sentence_is_cut_by_words() -> None:
