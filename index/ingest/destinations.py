@@ -7,7 +7,7 @@ three times, each catching what the one before cannot:
 
 1. ``check_url`` on the URL's text: scheme, userinfo, port, internal host names, and IP literals
    in every spelling (``2130706433``, ``0177.0.0.1``, ``127.1``, ``[::ffff:127.0.0.1]``);
-2. ``PolicyResolver`` on every name resolution, knowing the name that was asked for;
+2. ``PolicyResolver`` (``resolver.py``) on every name resolution, knowing the name that was asked for;
 3. ``guard_socket`` on the address actually connected to, so DNS rebinding (a name that resolves
    to a public address when checked and a private one when used) cannot slip past.
 """
@@ -20,9 +20,6 @@ import socket
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
-
-from aiohttp.abc import AbstractResolver, ResolveResult
-from aiohttp.resolver import ThreadedResolver
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -151,36 +148,6 @@ class DestinationPolicy:
             if problem:
                 raise DestinationRefused(problem)
         return socket.socket(family=family, type=type_, proto=proto)
-
-
-class PolicyResolver(AbstractResolver):
-    """Resolves names as usual, then drops every address the policy refuses for that name."""
-
-    def __init__(self, policy: DestinationPolicy, inner: AbstractResolver | None = None) -> None:
-        self._policy = policy
-        self._inner = inner or ThreadedResolver()
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        name = canonical_host(host)
-        results = await self._inner.resolve(host, port, family)
-        allowed, problems = [], []
-        for result in results:
-            address = ipaddress.ip_address(result["host"].split("%")[0])
-            problem = self._policy.address_problem(address, name)
-            if problem:
-                problems.append(problem)
-                continue
-            if non_public_kind(address) is not None:
-                self._policy.approve(address)  # an allowed private address of an allowed name
-            allowed.append(result)
-        if not allowed:
-            raise DestinationRefused(problems[0] if problems else f"{host} has no address")
-        return allowed
-
-    async def close(self) -> None:
-        await self._inner.close()
 
 
 def non_public_kind(address: IPAddress) -> str | None:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import calendar
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-import feedparser
 from pydantic import BaseModel
 
 from index.ingest.clean import clean_line
+
+if TYPE_CHECKING:
+    import feedparser
 
 
 class FeedEntry(BaseModel):
@@ -35,6 +38,8 @@ def parse_feed(body: bytes, url: str, content_type: str = "application/xml") -> 
     headers = {"content-location": url, "content-type": content_type or "application/xml"}
     if body.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html")):
         raise FeedError("not an RSS or Atom feed (got an HTML page)")
+    import feedparser  # here: only a refresh with feeds pays for importing it
+
     parsed = feedparser.parse(body, response_headers=headers)
     if not parsed.entries:
         if parsed.get("bozo"):

@@ -15,17 +15,15 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
-import aiohttp
-from aiohttp.abc import AbstractResolver
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from index import __version__
 from index.ingest.destinations import (
     DestinationPolicy,
     DestinationRefused,
-    PolicyResolver,
     parse_network,
     parse_ports,
 )
@@ -37,6 +35,10 @@ from index.ingest.robots import (
     robots_url,
     rules_from,
 )
+
+if TYPE_CHECKING:
+    import aiohttp
+    from aiohttp.abc import AbstractResolver
 
 USER_AGENT = f"newsbot/{__version__} (+https://github.com/newsbot; a news question-answering bot)"
 FEED_TYPES = frozenset(
@@ -168,6 +170,12 @@ class Fetcher:
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> Fetcher:
+        # Imported here: aiohttp takes a quarter of a second to import, and every command
+        # imports this module for FetchConfig; only a refresh that fetches needs it.
+        import aiohttp
+
+        from index.ingest.resolver import PolicyResolver
+
         timeout = aiohttp.ClientTimeout(
             sock_connect=self.config.connect_timeout, sock_read=self.config.read_timeout
         )
@@ -261,6 +269,8 @@ class Fetcher:
         return hop
 
     async def _one_request(self, request: _Request) -> _Hop:
+        import aiohttp  # loaded by __aenter__ already (see there)
+
         hop = _Hop(url=request.url, final_url=request.url)
         limit = self.config.request_timeout
         async with self._hosts[request.host]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -388,3 +389,17 @@ def test_report_reads_the_answer_journal(tmp_path: Path) -> None:
     assert "2 × What is the capital of Mars?" in result.stdout
     bad = run("report", "--index", str(index), "--days", "0")
     assert bad.returncode != 0 and "Traceback" not in bad.stderr and "--days 0" in bad.stderr
+
+
+def test_commands_that_fetch_nothing_do_not_import_the_http_client(tmp_path: Path) -> None:
+    """Every command starts by importing the CLI; aiohttp alone took a quarter of a second of
+    a `newsbot ask` that lasts under one, so it and feedparser load only when a refresh fetches."""
+    code = (
+        "import sys, bot.cli; "
+        "print(sorted(m for m in ('aiohttp', 'feedparser', 'discord') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path,
+        env=child_env(),
+    )  # fmt: skip
+    assert out.stdout.strip() == "[]"
