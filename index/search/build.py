@@ -556,8 +556,11 @@ def article_ids(snapshot: Snapshot) -> list[str]:
     found: dict[int, bytes] = {}
     position = 0
     for piece in snapshot.article_lines.chunks():
-        for match in _ID_FIELD.finditer(piece):
-            found[position + match.start()] = match.group(1)
+        first = _ID_FIELD.match(piece)
+        if first:
+            found[position] = first.group(1)
+        for match in _LINE_ID.finditer(piece):
+            found[position + match.start() + 1] = match.group(1)
         position += len(piece)
     return [
         _json_string(found.get(start, b'""')) for start in snapshot.article_spans[:, 0].tolist()
@@ -568,7 +571,10 @@ def _json_string(raw: bytes) -> str:
     return raw[1:-1].decode() if b"\\" not in raw else json.loads(raw)
 
 
-_ID_FIELD = re.compile(rb'^\{"id":("(?:[^"\\]|\\.)*")', re.MULTILINE)
+_ID_FIELD = re.compile(rb'\{"id":("(?:[^"\\]|\\.)*")')
+# The same after a line break: a literal start lets the search skip ahead, where "^" in
+# MULTILINE mode was tried at every byte (0.7 s, now 0.2, over 165k articles' lines).
+_LINE_ID = re.compile(b"\n" + _ID_FIELD.pattern)
 
 
 def replace_articles(

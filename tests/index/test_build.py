@@ -95,3 +95,14 @@ def test_replacing_articles_scores_as_a_rebuild_of_what_remains(added: int) -> N
     for word in dead:
         assert patched.postings.best([patched.vocab[word]], 5)[0].size == 0
         assert patched.postings.base[patched.vocab[word]] == 0
+
+
+def test_article_ids_are_read_back_from_the_lines_whatever_they_hold() -> None:
+    """A patch finds the live articles by the ids ``article_ids`` reads from the stored lines,
+    without parsing them whole: quotes, backslashes, braces and other scripts in an id (a
+    JSONL archive's own ids) must come back as written, for the first line too."""
+    ids = ['q"uote', "back\\slash", '{"id":"x"}', "naïve-东京", "plain", "n\nline"]
+    articles = [a.model_copy(update={"id": i}) for a, i in zip(_articles(6), ids, strict=True)]
+    snapshot = build.build_snapshot(articles, workers=1)
+    assert sorted(build.article_ids(snapshot)) == sorted(ids)
+    assert build.article_ids(snapshot) == [a.id for a in snapshot.articles]
