@@ -38,6 +38,9 @@ def test_each_passage_is_the_words_of_its_sentences() -> None:
         assert cut.passages == chunk_text(text, config)
         for passage, (start, end) in zip(cut.passages, cut.spans, strict=True):
             assert passage.split() == [w for s in cut.sentence_words[start:end] for w in s]
+    short = cut_text("A short story.\n\nIn two  paragraphs.", ChunkingConfig())
+    assert short.spans == [(0, 2)]
+    assert short.passages[0].split() == [w for s in short.sentence_words for w in s]
     assert cut_text(" \n\n ", ChunkingConfig()).passages == []
 
 
